@@ -1,0 +1,1 @@
+"""writer-finetune: turn a writer's corpus into the GGUF model the app runs."""

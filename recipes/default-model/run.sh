@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The default model, from corpus to shippable files, in one command:
+#
+#   bash recipes/default-model/run.sh --corpus ../shared/corpus --out runs/default --profile cpu
+#
+# Profiles (a settings file each, beside this script):
+#   smoke  the whole path at a tiny size on a small slice of the corpus, minutes on a CPU
+#   cpu    sized for a 2-core machine: about 85 minutes of training
+#   gpu    sized for one H100: at most 8 minutes of wall time, tokenizing and export included
+#
+# --corpus holds train-*.txt.xz and val.txt.xz (see the corpus README). val is
+# never trained on: it only scores the model. Everything is written under --out:
+#   train/            the writer-finetune train run (checkpoints, metrics.jsonl, loss_curve.png)
+#   <name>-f32.gguf, <name>-q8_0.gguf, <name>-q4_k_m.gguf   (each verified against PyTorch)
+#   results/*.json    export, eval and writer-bench figures
+#   MODEL_CARD.md     all of it
+# The script stops at the first step that fails. Re-running it resumes training
+# from the last checkpoint (a finished run is not retrained).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CORPUS="" OUT="" PROFILE="" NAME="writer-default" THREADS=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --corpus) CORPUS=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --profile) PROFILE=$2; shift 2 ;;
+    --name) NAME=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -n "$CORPUS" ] && [ -n "$OUT" ] && [ -n "$PROFILE" ] || {
+  echo "usage: run.sh --corpus DIR --out DIR --profile smoke|cpu|gpu [--name NAME] [--threads N]" >&2; exit 2; }
+CONFIG="$HERE/$PROFILE.json"
+[ -f "$CONFIG" ] || { echo "run.sh: no profile '$PROFILE' ($CONFIG)" >&2; exit 2; }
+[ -f "$CORPUS/val.txt.xz" ] || { echo "run.sh: $CORPUS/val.txt.xz not found" >&2; exit 2; }
+ls "$CORPUS"/train-*.txt.xz >/dev/null 2>&1 || { echo "run.sh: no $CORPUS/train-*.txt.xz" >&2; exit 2; }
+
+PY=${PYTHON:-python}
+[ -x "$ROOT/.venv/bin/python" ] && PY="$ROOT/.venv/bin/python"
+mkdir -p "$OUT/results"
+OUT=$(cd "$OUT" && pwd)
+step() { echo "== $(date +%H:%M:%S) $*" >&2; }
+
+TRAIN_DATA=("$CORPUS"/train-*.txt.xz)
+if [ "$PROFILE" = smoke ]; then
+  # A small slice: the first 400 kB of the first shard, so the path runs in minutes.
+  mkdir -p "$OUT/slice"
+  xz -dc "${TRAIN_DATA[0]}" | head -c 400000 > "$OUT/slice/train.txt" || true
+  TRAIN_DATA=("$OUT/slice/train.txt")
+fi
+
+step "1/5 train ($PROFILE)"
+"$PY" -m finetune.cli train --config "$CONFIG" --data "${TRAIN_DATA[@]}" \
+  --val-data "$CORPUS/val.txt.xz" --out "$OUT/train" --cache-dir "$OUT/token-cache" \
+  --name "$NAME" --resume
+
+step "2/5 export f32, q8_0, q4_k_m (each verified)"
+VAL_PASSAGE="$OUT/results/val-passage.txt"
+"$PY" - "$CORPUS/val.txt.xz" "$VAL_PASSAGE" <<'PYEOF'
+import lzma, sys
+# A 3,000-character passage from the middle of val, cut at paragraph starts.
+text = lzma.open(sys.argv[1], "rt", encoding="utf-8").read().replace("<|endoftext|>", "")
+mid = text.find("\n\n", len(text) // 2) + 2
+end = text.rfind("\n\n", mid, mid + 3000)
+open(sys.argv[2], "w", encoding="utf-8").write(text[mid:end if end > mid else mid + 3000])
+PYEOF
+for q in f32 q8_0 q4_k_m; do
+  "$PY" -m finetune.cli export "$OUT/train/model" --out "$OUT/$NAME-$q.gguf" --quant "$q" \
+    --name "$NAME" --license "MIT (weights); trained on public-domain text" --json > "$OUT/results/export-$q.json"
+done
+
+step "3/5 eval on val by the protocol (60 windows x 512 tokens, spread evenly)"
+for q in f32 q8_0 q4_k_m; do
+  "$PY" -m finetune.cli eval "$OUT/$NAME-$q.gguf" --text "$CORPUS/val.txt.xz" --windows 60 --window-tokens 512 \
+    --threads "$THREADS" --json > "$OUT/results/eval-$q.json"
+done
+
+step "4/5 writer-bench latency and ksr (q8_0, $THREADS threads, val passage)"
+BENCH_LIMIT=()
+[ "$PROFILE" = smoke ] && BENCH_LIMIT=(--max-requests 20)
+"$PY" -m writer_app.bench latency --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \
+  --n-ctx 512 --json "${BENCH_LIMIT[@]}" > "$OUT/results/latency.json"
+"$PY" -m writer_app.bench ksr --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \
+  --json > "$OUT/results/ksr.json"
+
+step "5/5 MODEL_CARD.md"
+"$PY" "$HERE/make_card.py" --out "$OUT" --name "$NAME" --profile "$PROFILE" --corpus "$CORPUS"
+step "done: $OUT/MODEL_CARD.md"

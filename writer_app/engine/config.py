@@ -1,0 +1,47 @@
+"""The engine's configuration and its results: plain dataclasses, no Qt.
+
+The UI edits an EngineConfig (and persists it with QSettings); writer-bench
+maps its flags onto one. Defaults live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class EngineConfig:
+    model_path: Path | None = None  # None: the bundled default model
+    n_threads: int | None = None  # None: the number of physical cores
+    n_gpu_layers: int | None = None  # None: all layers if llama.cpp can offload, else 0
+    n_ctx: int = 512  # prompt + suggestion must fit in this many tokens
+    max_words: int = 12  # a suggestion stops after this many words...
+    max_sentences: int = 1  # ...or at the end of this many sentences...
+    stop_at_paragraph: bool = True  # ...or at a paragraph break
+    max_tokens: int = 32  # hard cap on generated tokens per suggestion
+    alt_temperature: float = 0.8  # alternatives (Alt+]) are sampled
+    alt_top_p: float = 0.95
+    n_alternatives: int = 3  # suggestions in the Alt+] cycle, the greedy one included
+    seed: int = 0
+    # Prefix a prompt that starts at the document's start with <|endoftext|>, as
+    # documents appear in a training stream joined by it. Off by default: models
+    # trained on one text from position 0 (the test fixtures) expect no prefix,
+    # and a GPT-2 trained on random cuts of the stream does fine either way.
+    # (A prompt of at most one token always gets it: the model needs a token to read.)
+    bos_at_document_start: bool = False
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One continuation for the text before the cursor.
+
+    `text` is exactly what Tab would insert. When the prompt was healed
+    (the cursor sat mid-word), `text` starts with the rest of that word.
+    """
+
+    text: str
+    prompt_tokens_evaluated: int = 0  # tokens llama.cpp actually evaluated (cache misses)
+    first_token_ms: float = 0.0
+    total_ms: float = 0.0
+    extra: dict = field(default_factory=dict, compare=False)

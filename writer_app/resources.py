@@ -1,0 +1,23 @@
+"""Where the bundled resources live: the GPT-2 tokenizer and the default model.
+
+The project is installed in editable mode (see README.md), so resources/ sits
+beside the packages at the repository root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
+TOKENIZER_DIR = RESOURCES_DIR / "tokenizer"
+MODELS_DIR = RESOURCES_DIR / "models"
+
+# GPT-2's <|endoftext|>: documents are joined with it, and it is BOS and EOS.
+EOS_TOKEN_ID = 50256
+GPT2_VOCAB_SIZE = 50257
+
+
+def default_model_path() -> Path | None:
+    """Return the bundled default model (the q8_0 GGUF in resources/models), or None."""
+    found = sorted(MODELS_DIR.glob("*-q8_0.gguf"))
+    return found[0] if found else None
