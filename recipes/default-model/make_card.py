@@ -1,0 +1,160 @@
+"""Write MODEL_CARD.md for a default-model recipe run, from the JSON it left in OUT/results.
+
+Every figure in the card is read from a file the recipe wrote, so the card
+cannot disagree with the files it describes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+QUANTS = ("f32", "q8_0", "q4_k_m")
+PROFILE_WORDS = {
+    "smoke": "the `smoke` profile (a tiny end-to-end check, not a usable model)",
+    "cpu": "the `cpu` profile, trained on a 2-core CPU: the CPU-trained default",
+    "gpu": "the `gpu` profile, trained on one GPU",
+}
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def genre_table(corpus: Path) -> list[str]:
+    """Books and characters by split and genre, from the corpus manifest."""
+    manifest = corpus / "MANIFEST.tsv"
+    if not manifest.is_file():
+        return ["(no MANIFEST.tsv beside the corpus)"]
+    counts: dict[tuple[str, str], list[int]] = {}
+    with open(manifest, encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            key = (row["split"], row["genre"])
+            books_chars = counts.setdefault(key, [0, 0])
+            books_chars[0] += 1
+            books_chars[1] += int(row["chars"] or 0)
+    lines = ["| split | genre | books | characters |", "| --- | --- | ---: | ---: |"]
+    for (split, genre), (books, chars) in sorted(counts.items()):
+        lines.append(f"| {split} | {genre} | {books} | {chars:,} |")
+    return lines
+
+
+def card(out: Path, name: str, profile: str, corpus: Path) -> str:
+    res = out / "results"
+    summary = load(out / "train" / "training_summary.json")
+    evals = {q: load(res / f"eval-{q}.json") for q in QUANTS}
+    exports = {q: load(res / f"export-{q}.json") for q in QUANTS}
+    latency, ksr = load(res / "latency.json"), load(res / "ksr.json")
+    m = summary.get("model", {})
+    ppl = {q: evals[q].get("ppl") for q in QUANTS}
+    q8_vs_f32 = 100 * (ppl["q8_0"] / ppl["f32"] - 1) if ppl["f32"] and ppl["q8_0"] else None
+
+    lines = [
+        f"# {name}",
+        "",
+        f"The model the app suggests with by default. It was made by {PROFILE_WORDS.get(profile, profile)} "
+        "of the recipe in `recipes/default-model/`, with this project's own `writer-finetune train`.",
+        "",
+        "- Architecture: GPT-2, "
+        f"{m.get('parameters', 0) / 1e6:.1f}M parameters ({m.get('n_layer')} layers, width {m.get('n_embd')}, "
+        f"{m.get('n_head')} heads, context {m.get('n_ctx')}, GPT-2 BPE vocabulary of {m.get('vocab_size')}).",
+        "- License: the weights are MIT; the training text is in the public domain.",
+        "",
+        "## How it was made",
+        "",
+        "```",
+        f"bash recipes/default-model/run.sh --corpus {corpus} --out OUT --profile {profile}",
+        "```",
+        "",
+        f"Settings: `recipes/default-model/{profile}.json`. "
+        + (
+            "A lent GPU replaces this CPU-trained default by the same command with `--profile gpu` "
+            "(about 8 minutes on one H100); copy OUT/*-q8_0.gguf and this card into resources/models/."
+            if profile != "gpu"
+            else ""
+        ),
+        "",
+        f"- Steps: {summary.get('steps', 0):,}; tokens seen: {summary.get('tokens', 0):,}; "
+        f"wall time: {summary.get('wall_seconds', 0) / 60:.1f} min on {summary.get('device')} ({summary.get('precision')})",
+        f"- Best validation perplexity while training (PyTorch, sampled windows): {summary.get('best_val_ppl')}",
+        "- Loss curve: `train/loss_curve.png` in the run's output; metrics in `train/metrics.jsonl`.",
+        "",
+        "## Corpus",
+        "",
+        "English public-domain fiction from Project Gutenberg (works first published before 1929), "
+        "leaning on fantasy, fairy tales, myth and adventure. `MANIFEST.tsv` in the corpus names every "
+        "book, its Gutenberg number and source; the corpus README says how it was cleaned and how to "
+        "rebuild it. Validation books are by authors absent from training, and are never trained on.",
+        "",
+        *genre_table(corpus),
+        "",
+        f"Cleaning by writer-finetune: {summary.get('data', {}).get('cleaning_summary')}",
+        "",
+        "## Perplexity on val",
+        "",
+        "Protocol: llama.cpp on the GGUF, 60 windows of 512 tokens spread evenly across `val.txt.xz` "
+        "(document separators dropped), every token with context scored. Command: "
+        "`writer-finetune eval MODEL.gguf --text val.txt.xz --windows 60 --window-tokens 512`.",
+        "",
+        "| file | size (MB) | perplexity | verify: rel. L2 of logits vs PyTorch | top-1 agreement |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for q in QUANTS:
+        e = exports[q]
+        v = e.get("verify", {}) or {}
+        size = (out / f"{name}-{q}.gguf").stat().st_size / 1e6 if (out / f"{name}-{q}.gguf").is_file() else 0
+        lines.append(
+            f"| {name}-{q}.gguf | {size:.1f} | {_fmt(ppl[q])} | {_fmt(v.get('rel_l2'), '.2e')} | {_fmt(v.get('top1_agreement'), '.4f')} |"
+        )
+    if q8_vs_f32 is not None:
+        lines += ["", f"q8_0 is {q8_vs_f32:+.2f}% from f32 in perplexity."]
+    lines += [
+        "",
+        "## Speed and usefulness (writer-bench, q8_0)",
+        "",
+        f"On a 3,000-character val passage, {latency.get('threads')} threads, context {latency.get('n_ctx', 512)}:",
+        "",
+        f"- first token: p50 {_fmt(_get(latency, 'first_token_ms', 'p50'), '.1f')} ms; "
+        f"suggestion: p50 {_fmt(_get(latency, 'suggestion_ms', 'p50'), '.1f')} ms, "
+        f"p95 {_fmt(_get(latency, 'suggestion_ms', 'p95'), '.1f')} ms",
+        f"- prompt tokens evaluated per request (KV cache reuse): {_fmt(latency.get('mean_prompt_tokens_evaluated'), '.1f')}",
+        f"- keystroke savings: ksr_tab {_fmt(ksr.get('ksr_tab'), '.3f')}, ksr_word {_fmt(ksr.get('ksr_word'), '.3f')} "
+        f"({ksr.get('suggestions')} suggestions, {ksr.get('accepted')} accepted, {ksr.get('chars')} characters)",
+        "",
+        "Commands: `writer-bench latency --model MODEL --text PASSAGE --threads 2 --json` and "
+        "`writer-bench ksr --model MODEL --text PASSAGE --json`.",
+        "",
+    ]
+    samples = summary.get("samples") or []
+    if samples:
+        lines += ["## Sample continuations", "", "(PyTorch, top-k 40, temperature 0.8)", ""]
+        for s in samples:
+            lines += [f"> **{s['prompt']}**{s['continuation']}", ""]
+    return "\n".join(lines)
+
+
+def _get(d: dict, key: str, stat: str):
+    value = d.get(key)
+    if isinstance(value, dict):
+        return value.get(stat)
+    return d.get(f"{key}_{stat}", d.get(f"{stat}_{key}"))
+
+
+def _fmt(value, spec: str = ".2f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--corpus", type=Path, required=True)
+    args = ap.parse_args()
+    (args.out / "MODEL_CARD.md").write_text(card(args.out, args.name, args.profile, args.corpus))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+import os
+
+import pytest
+
+from writer_app.core.documents import decode_text, read_text_file, save_text_file
+
+
+def test_utf8_file_reads_back_exactly(tmp_path):
+    path = tmp_path / "story.txt"
+    save_text_file(path, "Café — “quoted” 🐉\nsecond line")
+    doc = read_text_file(path)
+    assert doc.text == "Café — “quoted” 🐉\nsecond line"
+    assert doc.warning is None
+
+
+def test_invalid_utf8_opens_with_a_warning_instead_of_crashing(tmp_path):
+    path = tmp_path / "windows.txt"
+    path.write_bytes("caf\u00e9 \u201cquote\u201d".encode("cp1252"))
+    doc = read_text_file(path)
+    assert doc.text == "caf\u00e9 \u201cquote\u201d"
+    assert doc.encoding == "cp1252"
+    assert "not valid UTF-8" in doc.warning and "windows.txt" in doc.warning
+
+
+def test_bytes_undefined_in_cp1252_still_decode():
+    doc = decode_text(b"\x81\x8d\xff")
+    assert doc.encoding == "latin-1" and len(doc.text) == 3 and doc.warning
+
+
+def test_windows_line_endings_are_kept_on_save(tmp_path):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"one\r\ntwo\r\n")
+    doc = read_text_file(path)
+    assert doc.text == "one\ntwo\n" and doc.newline == "\r\n"
+    save_text_file(path, doc.text + "three", newline=doc.newline)
+    assert path.read_bytes() == b"one\r\ntwo\r\nthree"
+
+
+def test_save_replaces_file_and_leaves_no_temp_files(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text("old")
+    os.chmod(path, 0o640)
+    save_text_file(path, "new")
+    assert path.read_text() == "new"
+    assert oct(path.stat().st_mode & 0o777) == oct(0o640)
+    assert [p.name for p in tmp_path.iterdir()] == ["story.txt"]
+
+
+def test_save_through_symlink_replaces_the_target(tmp_path):
+    target = tmp_path / "real.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    save_text_file(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_failed_save_raises_and_keeps_the_old_file(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text("precious")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(OSError):
+        save_text_file(blocker / "story.txt", "new")
+    with pytest.raises(OSError):
+        save_text_file(tmp_path / "missing" / "story.txt", "new")
+    assert path.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder", "story.txt"]

@@ -1,0 +1,109 @@
+"""Fixtures for the app's tests: isolated settings and recovery folder, scripted dialogs,
+and windows running the real engine on real GGUF files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from tests.conftest import save_checkpoint, tiny_gpt2_config
+
+SLOW_SHAPE = {"n_layer": 6, "n_embd": 512, "n_head": 8, "n_positions": 512}
+
+
+@pytest.fixture(autouse=True)
+def isolated_app_state(tmp_path, monkeypatch):
+    """Point QSettings and the recovery folder at this test's tmp_path."""
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
+    monkeypatch.setenv("WRITER_APP_RECOVERY_DIR", str(tmp_path / "recovery"))
+    return tmp_path
+
+
+class Dialogs:
+    """Stands in for the writer at modal message boxes: records them, answers from a queue."""
+
+    def __init__(self):
+        self.shown: list[tuple[str, str, str]] = []  # (kind, title, text)
+        self.answers: list[QMessageBox.StandardButton] = []
+
+    def _answer(self, kind, default):
+        def show(parent, title, text, *args, **kwargs):
+            self.shown.append((kind, title, text))
+            return self.answers.pop(0) if self.answers else default
+
+        return show
+
+    def texts(self, kind: str) -> list[str]:
+        return [text for k, _, text in self.shown if k == kind]
+
+
+@pytest.fixture(autouse=True)
+def dialogs(monkeypatch) -> Dialogs:
+    """No test may hang on a modal dialog: message boxes are scripted, file dialogs forbidden."""
+    d = Dialogs()
+    ok = QMessageBox.StandardButton.Ok
+    monkeypatch.setattr(
+        QMessageBox, "question", d._answer("question", QMessageBox.StandardButton.Discard)
+    )
+    for kind in ("information", "warning", "critical"):
+        monkeypatch.setattr(QMessageBox, kind, d._answer(kind, ok))
+
+    def no_file_dialog(*args, **kwargs):
+        raise AssertionError("a test opened a file dialog")
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", no_file_dialog)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", no_file_dialog)
+    return d
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Return a factory of shown MainWindows; each is shut down cleanly after the test."""
+    from writer_app.ui.main_window import MainWindow
+    from writer_app.ui.settings import AppSettings
+
+    windows = []
+
+    def make(
+        model: Path | str | None = None,
+        wait_ready: bool = True,
+        load_model: bool = True,
+        **settings,
+    ):
+        values = {"n_threads": 1, "debounce_ms": 100, **settings}
+        if model is not None:
+            values["model_path"] = str(model)
+        window = MainWindow(AppSettings(**values), load_model=load_model)
+        qtbot.addWidget(window)
+        windows.append(window)
+        window.show()
+        if load_model and wait_ready:
+            qtbot.waitUntil(lambda: window.engine_state != "loading", timeout=30_000)
+            assert window.engine_state == "ready", window.message_label.text()
+        return window
+
+    yield make
+    for window in windows:
+        window.editor.document().setModified(False)
+        window.shutdown()
+
+
+@pytest.fixture(scope="session")
+def slow_gguf(tmp_path_factory) -> Path:
+    """A random GPT-2 big enough that a suggestion takes real time (~100 ms+), as q8_0."""
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    torch.manual_seed(1)
+    model = GPT2LMHeadModel(tiny_gpt2_config(**SLOW_SHAPE))
+    from finetune.export import export_gguf
+
+    folder = save_checkpoint(model, tmp_path_factory.mktemp("slow_checkpoint"))
+    out = tmp_path_factory.mktemp("slow_gguf") / "slow-q8_0.gguf"
+    export_gguf(folder, out, "q8_0", verify=False, name="slow test model")
+    return out

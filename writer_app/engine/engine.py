@@ -1,0 +1,400 @@
+"""The completion engine: text before the cursor in, ghost-text suggestion out.
+
+One `Engine` owns one llama.cpp model and context. Use it from ONE thread only
+(the GUI's worker thread): llama.cpp contexts are not thread-safe. Another
+thread may only flip whatever `should_cancel` reads; the engine polls it
+between tokens and, during long prompt evaluations, from llama.cpp's abort
+callback, so a newer request stops an older one quickly.
+
+A request goes: choose the prompt window (prompt.PromptWindow) -> tokenize ->
+back up over the partial last word (healing) -> evaluate only the tokens not
+already in the KV cache -> generate token by token, the first tokens
+constrained to re-spell the removed text -> cut by the stop rules -> trim
+degenerate output (shaping).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from writer_app.engine import healing, shaping
+from writer_app.engine.config import EngineConfig, Suggestion
+from writer_app.engine.errors import EngineError, GenerationCancelled, ModelFileError
+from writer_app.engine.gguf_validate import GGUFInfo, validate_gguf
+from writer_app.engine.model import LlamaModel, default_gpu_layers, physical_cores
+from writer_app.engine.prompt import PromptWindow
+from writer_app.resources import default_model_path
+
+CACHE_SIZE = 16  # finished suggestions remembered by text (prefetch, repeats)
+TOP_K_PREFILTER = 200  # sampling looks at the 200 likeliest tokens only (keeps it O(k))
+MAX_ALTERNATIVE_TRIES = 3  # samples drawn per wanted alternative before giving up on distinctness
+
+# Settings that need a new llama.cpp model/context when they change.
+RELOAD_FIELDS = ("model_path", "n_gpu_layers", "n_ctx")
+
+Pick = Callable[[np.ndarray, "np.ndarray | None"], int]
+
+
+@dataclass
+class _Plan:
+    """One request's prompt: the tokens to evaluate and the text healing removed."""
+
+    text_before: str
+    prompt: list[int]
+    removed: bytes  # must be re-spelt by the first generated tokens
+    n_removed: int
+    window_start: int
+
+
+def greedy_pick(logits: np.ndarray, allowed: np.ndarray | None) -> int:
+    """Return the most likely token, among `allowed` ids if given."""
+    if allowed is None:
+        return int(np.argmax(logits))
+    return int(allowed[np.argmax(logits[allowed])])
+
+
+def sampling_pick(rng: np.random.Generator, temperature: float, top_p: float) -> Pick:
+    """Return a pick function sampling at `temperature` from the nucleus of mass `top_p`."""
+    if temperature <= 0:
+        return greedy_pick
+
+    def pick(logits: np.ndarray, allowed: np.ndarray | None) -> int:
+        ids = allowed if allowed is not None else np.arange(len(logits))
+        values = logits[ids]
+        k = min(TOP_K_PREFILTER, len(values))
+        top = np.argpartition(values, -k)[-k:]
+        scaled = values[top] / temperature
+        probs = np.exp(scaled - scaled.max())
+        order = np.argsort(-probs)
+        probs = probs[order] / probs.sum()
+        keep = int(np.searchsorted(np.cumsum(probs), top_p)) + 1
+        probs = probs[:keep] / probs[:keep].sum()
+        return int(ids[top[order[rng.choice(keep, p=probs)]]])
+
+    return pick
+
+
+class Engine:
+    """Suggestions for the text before the cursor, from a GPT-2 GGUF run by llama.cpp.
+
+    Single-threaded: call every method from the same thread. Raises
+    ModelFileError (missing, not GGUF, truncated, not GPT-2) or ModelLoadError
+    (llama.cpp refused the file) on construction.
+    """
+
+    def __init__(self, config: EngineConfig | None = None):
+        self.config = dataclasses.replace(config) if config is not None else EngineConfig()
+        self._model: LlamaModel | None = None
+        self._cache: OrderedDict[str, Suggestion | None] = OrderedDict()
+        # Figures of the latest request, also when it returned None (writer-bench, status bar):
+        # prompt_tokens_evaluated, generated_tokens, first_token_ms, total_ms.
+        self.last_stats: dict[str, float] = {}
+        self._load()
+
+    # ----- loading -----------------------------------------------------------------
+    def _load(self) -> None:
+        cfg = self.config
+        path = cfg.model_path if cfg.model_path is not None else default_model_path()
+        if path is None:
+            raise ModelFileError("no model is installed; choose a GGUF model file in the settings")
+        self.info: GGUFInfo = validate_gguf(Path(path))
+        n_gpu_layers = cfg.n_gpu_layers if cfg.n_gpu_layers is not None else default_gpu_layers()
+        # GPT-2 has no positions past its training context: cap n_ctx by the model's.
+        self._model = LlamaModel(
+            Path(path),
+            n_ctx=min(cfg.n_ctx, self.info.n_ctx),
+            n_threads=cfg.n_threads or physical_cores(),
+            n_gpu_layers=n_gpu_layers,
+        )
+        self._vocab = healing.Vocabulary(self._model.pieces)
+        self._vocab.allowed(b" ")  # the trailing-space constraint is the largest: build it at load
+        self._apply_limits()
+
+    def _apply_limits(self) -> None:
+        n_ctx = self._model.n_ctx
+        # Room after the prompt: the suggestion plus the healed tokens generated again.
+        self._max_tokens = max(1, min(self.config.max_tokens, n_ctx // 2))
+        budget = n_ctx - self._max_tokens - healing.MAX_HEAL_TOKENS - 1
+        self._window = PromptWindow(self._model.count_tokens, budget)
+        self._cache.clear()
+
+    @property
+    def backend(self) -> str:
+        """The backend llama.cpp computes on: "CPU", "CUDA", "Metal", ..."""
+        return self._live().backend
+
+    @property
+    def model_name(self) -> str:
+        """The model's name from its metadata, else the file name without extension."""
+        return self.info.name or self.info.path.stem
+
+    @property
+    def n_threads(self) -> int:
+        """CPU threads llama.cpp uses."""
+        return self._live().n_threads
+
+    @property
+    def n_ctx(self) -> int:
+        """The context size in tokens (the setting, capped by the model's own)."""
+        return self._live().n_ctx
+
+    def _live(self) -> LlamaModel:
+        if self._model is None:
+            raise EngineError("the engine is closed")
+        return self._model
+
+    def update_config(self, config: EngineConfig) -> None:
+        """Apply new settings: shape and sampling settings at once, reloading the
+        model only when the file, the context size or GPU layers changed.
+
+        Raises like the constructor when a reload fails (the engine is then closed).
+        """
+        old, self.config = self.config, dataclasses.replace(config)
+        if any(getattr(old, name) != getattr(config, name) for name in RELOAD_FIELDS):
+            self.close()
+            self._cache.clear()
+            self._load()
+            return
+        if old.n_threads != config.n_threads:
+            self._live().set_threads(config.n_threads or physical_cores())
+        self._apply_limits()
+
+    def close(self) -> None:
+        """Free llama.cpp's memory. The engine is unusable afterwards (idempotent)."""
+        model, self._model = self._model, None
+        if model is not None:
+            model.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ----- requests ----------------------------------------------------------------
+    def suggest(
+        self,
+        text_before_cursor: str,
+        *,
+        on_token: Callable[[str], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        stop_when: Callable[[str], bool] | None = None,
+    ) -> Suggestion | None:
+        """Return the greedy (deterministic) suggestion for the text, or None if nothing useful.
+
+        on_token(piece) streams the suggestion as it grows; the pieces are
+        provisional (the stop rules may cut the end), Suggestion.text is final.
+        should_cancel() is polled between tokens and during long prompt
+        evaluations; when it turns true GenerationCancelled is raised.
+        stop_when(text_so_far) lets a caller end generation early (writer-bench
+        uses it); such results are not cached. Raises EngineError if llama.cpp fails.
+        """
+        t0 = time.perf_counter()
+        if stop_when is None and text_before_cursor in self._cache:
+            self._cache.move_to_end(text_before_cursor)
+            cached = self._cache[text_before_cursor]
+            ms = (time.perf_counter() - t0) * 1000
+            self.last_stats = {
+                "prompt_tokens_evaluated": 0,
+                "generated_tokens": 0,
+                "first_token_ms": ms,
+                "total_ms": ms,
+            }
+            if cached is None:
+                return None
+            if on_token is not None:
+                on_token(cached.text)
+            return dataclasses.replace(
+                cached,
+                prompt_tokens_evaluated=0,
+                first_token_ms=ms,
+                total_ms=ms,
+                extra={**cached.extra, "cached": True},
+            )
+        result = self._suggest(
+            text_before_cursor, greedy_pick, t0, on_token, should_cancel, stop_when
+        )
+        if stop_when is None:
+            self._remember(text_before_cursor, result)
+        return result
+
+    def prefetch(
+        self, text_before_cursor: str, *, should_cancel: Callable[[], bool] | None = None
+    ) -> None:
+        """Compute and remember the suggestion for this text (speculatively, after an accept).
+
+        A later suggest() with the same text returns it at once with
+        prompt_tokens_evaluated=0. A cancelled prefetch is dropped silently.
+        Raises EngineError if llama.cpp fails.
+        """
+        if text_before_cursor in self._cache:
+            return
+        try:
+            result = self._suggest(
+                text_before_cursor, greedy_pick, time.perf_counter(), None, should_cancel, None
+            )
+        except GenerationCancelled:
+            return
+        self._remember(text_before_cursor, result)
+
+    def alternatives(
+        self,
+        text_before_cursor: str,
+        n: int | None = None,
+        *,
+        seed: int | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> list[Suggestion]:
+        """Return up to `n` (default config.n_alternatives) distinct suggestions, the greedy one first.
+
+        The others are sampled at config.alt_temperature / alt_top_p with `seed`
+        (default config.seed), so the same text and seed give the same list.
+        May return fewer when the model keeps producing the same text; [] when
+        nothing useful comes. Raises GenerationCancelled / EngineError like suggest().
+        """
+        n = self.config.n_alternatives if n is None else n
+        primary = self.suggest(text_before_cursor, should_cancel=should_cancel)
+        results = [primary] if primary is not None else []
+        seen = {s.text.strip() for s in results}
+        if n <= len(results):
+            return results[:n]
+        rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        pick = sampling_pick(rng, self.config.alt_temperature, self.config.alt_top_p)
+        plan = self._plan(text_before_cursor)
+        for _ in range(MAX_ALTERNATIVE_TRIES * n):
+            if len(results) >= n:
+                break
+            s = self._generate(
+                plan,
+                pick,
+                time.perf_counter(),
+                self._evaluate(plan, should_cancel),
+                None,
+                should_cancel,
+                None,
+            )
+            if s is not None and s.text.strip() not in seen:
+                seen.add(s.text.strip())
+                results.append(s)
+        return results
+
+    def prompt_tokens(self, text_before_cursor: str) -> list[int]:
+        """Return the token ids the model reads for this text: the window, healed.
+
+        writer-bench feeds the same ids to its transformers baseline.
+        """
+        return list(self._plan(text_before_cursor).prompt)
+
+    # ----- internals ---------------------------------------------------------------
+    def _remember(self, text: str, result: Suggestion | None) -> None:
+        self._cache[text] = result
+        self._cache.move_to_end(text)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _plan(self, text: str) -> _Plan:
+        model = self._live()
+        start = self._window.start(text)
+        tokens = model.tokenize(text[start:])
+        if start == 0 and (self.config.bos_at_document_start or len(tokens) <= 1):
+            tokens = [model.eos] + tokens
+        n_removed = healing.tokens_to_heal(tokens, self._vocab.pieces, keep=1)
+        cut = len(tokens) - n_removed
+        removed = b"".join(self._vocab.pieces[t] for t in tokens[cut:])
+        return _Plan(text, tokens[:cut], removed, n_removed, start)
+
+    def _evaluate(self, plan: _Plan, should_cancel: Callable[[], bool] | None) -> int:
+        _check(should_cancel)
+        return self._live().evaluate(plan.prompt, should_cancel)
+
+    def _suggest(self, text, pick, t0, on_token, should_cancel, stop_when) -> Suggestion | None:
+        plan = self._plan(text)
+        n_evaluated = self._evaluate(plan, should_cancel)
+        return self._generate(plan, pick, t0, n_evaluated, on_token, should_cancel, stop_when)
+
+    def _generate(
+        self, plan, pick, t0, n_evaluated, on_token, should_cancel, stop_when
+    ) -> Suggestion | None:
+        """Generate after the evaluated prompt; return the shaped suggestion or None."""
+        model, cfg = self._live(), self.config
+        steps = min(self._max_tokens + plan.n_removed, model.n_ctx - len(plan.prompt))
+        logits = model.logits()
+        required, out = plan.removed, bytearray()
+        text, shown, first_ms, n_generated = "", "", None, 0
+        reason = "max_tokens"
+        for step in range(steps):
+            _check(should_cancel)
+            allowed = self._vocab.allowed(required) if required else None
+            if (
+                allowed is not None and len(allowed) == 0
+            ):  # no token can spell it (odd vocabularies)
+                reason = "unhealable"
+                break
+            token = pick(logits, allowed)
+            if first_ms is None:
+                first_ms = (time.perf_counter() - t0) * 1000
+            piece = self._vocab.pieces[token]
+            if not piece:  # <|endoftext|> or another special token
+                reason = "eos"
+                break
+            n_generated += 1
+            out += piece
+            if required:
+                required = healing.consume(required, piece) or b""
+            if not required:
+                raw = out[len(plan.removed) :].decode("utf-8", errors="ignore")
+                text = shaping.fix_leading_whitespace(plan.text_before, raw)
+                cut = shaping.find_stop(
+                    text,
+                    max_words=cfg.max_words,
+                    max_sentences=cfg.max_sentences,
+                    stop_at_paragraph=cfg.stop_at_paragraph,
+                )
+                if cut is not None:
+                    text, reason = text[:cut], "stop_rule"
+                if on_token is not None and len(text) > len(shown) and text.startswith(shown):
+                    on_token(text[len(shown) :])
+                    shown = text
+                if cut is not None:
+                    break
+                if stop_when is not None and stop_when(text):
+                    reason = "stop_when"
+                    break
+            if step + 1 < steps:
+                model.append(token)
+                logits = model.logits()
+        final = shaping.finish(plan.text_before, text, hit_token_cap=reason == "max_tokens")
+        total_ms = (time.perf_counter() - t0) * 1000
+        self.last_stats = {
+            "prompt_tokens_evaluated": n_evaluated,
+            "generated_tokens": n_generated,
+            "first_token_ms": first_ms if first_ms is not None else total_ms,
+            "total_ms": total_ms,
+        }
+        if final is None:
+            return None
+        return Suggestion(
+            text=final,
+            prompt_tokens_evaluated=n_evaluated,
+            first_token_ms=first_ms if first_ms is not None else total_ms,
+            total_ms=total_ms,
+            extra={
+                "stop": reason,
+                "healed": plan.removed.decode("utf-8", errors="replace"),
+                "prompt_tokens": len(plan.prompt),
+                "generated_tokens": n_generated,
+                "window_start": plan.window_start,
+            },
+        )
+
+
+def _check(should_cancel: Callable[[], bool] | None) -> None:
+    if should_cancel is not None and should_cancel():
+        raise GenerationCancelled("a newer request superseded this one")

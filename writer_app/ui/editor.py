@@ -1,0 +1,340 @@
+"""The text editor: a QTextEdit for plain prose that paints the ghost suggestion.
+
+The ghost text is never inserted into the document. It is painted over the
+viewport with a QTextLayout that starts at the cursor and wraps at the text
+column's width, so it reads like the next words of the paragraph, but it is
+not in toPlainText(), the undo stack, the clipboard or the word count until
+the writer accepts it (Tab, or Ctrl+Right for one word).
+
+QTextEdit rather than QPlainTextEdit because only QTextEdit honours a
+block's line height, and prose wants air between lines.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+from PySide6.QtCore import QEvent, QPointF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QFont,
+    QFontMetricsF,
+    QKeyEvent,
+    QPainter,
+    QPalette,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCursor,
+    QTextLayout,
+    QTextOption,
+)
+from PySide6.QtWidgets import QTextEdit, QWidget
+
+from writer_app.engine import type_through
+
+_NEXT_WORD = re.compile(r"\s*\S+")
+_PARAGRAPH_SEPARATOR = "\u2029"  # what QTextCursor.selectedText() uses for "\n"
+_COMMAND_MODIFIERS = (
+    Qt.KeyboardModifier.ControlModifier
+    | Qt.KeyboardModifier.AltModifier
+    | Qt.KeyboardModifier.MetaModifier
+)
+
+
+class GhostEditor(QTextEdit):
+    """A plain-text prose editor that shows one suggestion as grey ghost text.
+
+    The window feeds it suggestions with show_ghost() and listens to its signals;
+    the editor itself knows nothing about the model.
+    """
+
+    edited = Signal()  # the writer changed the text (not a type-through): time to re-suggest
+    ghost_accepted = Signal(str)  # Tab inserted this whole suggestion
+    ghost_changed = Signal()  # the ghost text appeared, shrank, was cycled or hidden
+    request_now = Signal()  # Ctrl+Space
+    cycle_requested = Signal(int)  # Alt+] (+1) or Alt+[ (-1)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAcceptRichText(False)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.setTabChangesFocus(False)
+        self.revision = 0  # bumped on every change to the document, formatting included
+        self._ghost = ""
+        self._ghost_pos = -1
+        self._internal = 0  # >0 while the editor itself edits (accepts, type-through, formats)
+        self._line_height = 150
+        self._text_width_chars = 72
+        self.document().contentsChange.connect(self._on_contents_change)
+        self.cursorPositionChanged.connect(self._on_cursor_moved)
+
+    # --- the ghost -------------------------------------------------------
+
+    @property
+    def ghost_text(self) -> str:
+        """The suggestion showing now ("" when none)."""
+        return self._ghost
+
+    @property
+    def ghost_position(self) -> int:
+        """The cursor position the ghost hangs from (-1 when none)."""
+        return self._ghost_pos if self._ghost else -1
+
+    def show_ghost(self, text: str, position: int) -> None:
+        """Show `text` as the ghost at `position`, if the cursor is still there."""
+        if not text or position != self.textCursor().position() or self.textCursor().hasSelection():
+            self.hide_ghost()
+            return
+        self._ghost, self._ghost_pos = text, position
+        self.viewport().update()
+        self.ghost_changed.emit()
+
+    def hide_ghost(self) -> None:
+        """Remove the ghost, if any."""
+        if self._ghost:
+            self._ghost, self._ghost_pos = "", -1
+            self.viewport().update()
+            self.ghost_changed.emit()
+
+    def accept_ghost(self) -> str:
+        """Insert the whole ghost as one undo step; returns the inserted text."""
+        text = self._ghost
+        if text:
+            self.hide_ghost()
+            self._insert(text)
+            self.ghost_accepted.emit(text)
+        return text
+
+    def accept_word(self) -> str:
+        """Insert the ghost's next word (with its leading space); returns the inserted text."""
+        match = _NEXT_WORD.match(self._ghost)
+        if not match:
+            self.hide_ghost()
+            return ""
+        word, rest = match.group(), self._ghost[match.end() :]
+        self._insert(word)
+        if rest.strip():
+            self._ghost, self._ghost_pos = rest, self.textCursor().position()
+            self.viewport().update()
+            self.ghost_changed.emit()
+        else:
+            self.hide_ghost()
+            self.edited.emit()
+        return word
+
+    def _insert(self, text: str) -> None:
+        cursor = self.textCursor()
+        with self._internal_edit():
+            cursor.beginEditBlock()  # one undo step, never merged with the typing before it
+            cursor.insertText(text)
+            cursor.endEditBlock()
+            self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    # --- text -------------------------------------------------------------
+
+    def text_before_cursor(self) -> str:
+        """Return the document's text from the start to the cursor, with "\\n" line ends."""
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self.textCursor().position(), QTextCursor.MoveMode.KeepAnchor)
+        return cursor.selectedText().replace(_PARAGRAPH_SEPARATOR, "\n")
+
+    def at_end_of_paragraph(self) -> bool:
+        """Return True when only whitespace follows the cursor in its paragraph."""
+        cursor = self.textCursor()
+        return not cursor.block().text()[cursor.positionInBlock() :].strip()
+
+    def set_text(self, text: str) -> None:
+        """Replace the whole document (a file was opened); clears undo history and the ghost."""
+        self.hide_ghost()
+        with self._internal_edit():
+            self.setPlainText(text)
+        self._apply_block_format()
+        self.document().setModified(False)
+
+    def set_prose_format(self, font: QFont, line_height: int, text_width_chars: int) -> None:
+        """Set the font, the line height (percent) and the text column's width in characters.
+
+        A new line height clears the undo history (formats are not the writer's edits).
+        """
+        self.setFont(font)
+        self.document().setDefaultFont(font)
+        self._text_width_chars = text_width_chars
+        if line_height != self._line_height or self.document().isEmpty():
+            self._line_height = line_height
+            self._apply_block_format()
+        self._update_margins()
+
+    def _apply_block_format(self) -> None:
+        # Outside the undo stack, or the writer's first Ctrl+Z would undo the spacing.
+        fmt = QTextBlockFormat()
+        fmt.setLineHeight(
+            self._line_height, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value
+        )
+        doc = self.document()
+        modified = doc.isModified()
+        with self._internal_edit():
+            doc.setUndoRedoEnabled(False)
+            cursor = QTextCursor(doc)
+            cursor.select(QTextCursor.SelectionType.Document)
+            cursor.mergeBlockFormat(fmt)
+            doc.setUndoRedoEnabled(True)
+        doc.setModified(modified)
+
+    def _update_margins(self) -> None:
+        # Centre a column of about text_width_chars characters.
+        column = QFontMetricsF(self.font()).averageCharWidth() * self._text_width_chars
+        total = self.width() - 2 * self.frameWidth()
+        side = max(0, int((total - column) / 2))
+        if self.viewportMargins().left() != side:
+            self.setViewportMargins(side, 0, side, 0)
+            # QTextEdit sets the wrap width in its resizeEvent, from the viewport's
+            # old size: lay the document out again for the narrower viewport.
+            super().resizeEvent(QResizeEvent(self.size(), QSize(-1, -1)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._update_margins()
+
+    # --- keeping the ghost honest ------------------------------------------
+
+    @contextmanager
+    def _internal_edit(self):
+        self._internal += 1
+        try:
+            yield
+        finally:
+            self._internal -= 1
+
+    def _on_contents_change(self, position: int, removed: int, added: int) -> None:
+        self.revision += 1
+        if self._internal:
+            return
+        self.hide_ghost()
+        self.edited.emit()
+
+    def _on_cursor_moved(self) -> None:
+        if not self._internal and self._ghost and self.textCursor().position() != self._ghost_pos:
+            self.hide_ghost()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self.hide_ghost()
+        super().mousePressEvent(event)
+
+    def insertFromMimeData(self, source) -> None:  # noqa: N802
+        # Pasting is an edit like any other; plain text only (acceptRichText is off).
+        self.hide_ghost()
+        super().insertFromMimeData(source)
+
+    # --- keys ---------------------------------------------------------------
+
+    def _command(self, event: QKeyEvent) -> str | None:
+        key, mods = event.key(), event.modifiers()
+        ctrl = Qt.KeyboardModifier.ControlModifier
+        alt = Qt.KeyboardModifier.AltModifier
+        if mods & ctrl and key == Qt.Key.Key_Space:
+            return "request"
+        if mods & alt and key in (Qt.Key.Key_BracketRight, Qt.Key.Key_BracketLeft):
+            return "next" if key == Qt.Key.Key_BracketRight else "previous"
+        if not self._ghost:
+            return None
+        if key == Qt.Key.Key_Tab and not mods & _COMMAND_MODIFIERS:
+            return "accept"
+        if key == Qt.Key.Key_Right and mods & ctrl and not mods & Qt.KeyboardModifier.ShiftModifier:
+            return "word"
+        if key == Qt.Key.Key_Escape:
+            return "dismiss"
+        return None
+
+    def event(self, event) -> bool:
+        # Claim our keys before menu shortcuts do, so they work whenever the editor has focus.
+        if event.type() == QEvent.Type.ShortcutOverride and self._command(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        command = self._command(event)
+        if command == "accept":
+            self.accept_ghost()
+        elif command == "word":
+            self.accept_word()
+        elif command == "dismiss":
+            self.hide_ghost()
+        elif command == "request":
+            self.request_now.emit()
+        elif command in ("next", "previous"):
+            self.cycle_requested.emit(1 if command == "next" else -1)
+        elif not self._type_through(event):
+            super().keyPressEvent(event)
+
+    def _type_through(self, event: QKeyEvent) -> bool:
+        # Typing the ghost's own next characters consumes them and keeps the rest.
+        typed = event.text().replace("\r", "\n")
+        if (
+            not self._ghost
+            or not typed
+            or event.modifiers() & _COMMAND_MODIFIERS
+            or self.textCursor().hasSelection()
+            or self.overwriteMode()
+        ):
+            return False
+        rest = type_through(self._ghost, typed)
+        if rest is None:
+            return False
+        with self._internal_edit():
+            super().keyPressEvent(event)
+        if self.textCursor().position() == self._ghost_pos:  # the key did not insert after all
+            return True
+        if rest:
+            self._ghost, self._ghost_pos = rest, self.textCursor().position()
+            self.viewport().update()
+            self.ghost_changed.emit()
+        else:
+            self.hide_ghost()
+            self.edited.emit()
+        return True
+
+    # --- painting -----------------------------------------------------------
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if not self._ghost or self._ghost_pos != self.textCursor().position():
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        self._ghost_layout().draw(painter, QPointF(0, 0))
+        painter.end()
+
+    def _ghost_layout(self) -> QTextLayout:
+        # Line 0 starts at the cursor; the next lines at the column's left edge,
+        # one line step apart, wrapped at the column's width like the real text.
+        start = self.cursorRect()
+        margin = self.document().documentMargin()
+        left = margin - self.horizontalScrollBar().value()
+        right = left + self.document().textWidth() - 2 * margin
+        font = self.font()
+        step = QFontMetricsF(font).height() * self._line_height / 100
+        layout = QTextLayout(self._ghost, font, self.viewport())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        layout.setTextOption(option)
+        for first_row in (0, 1):
+            layout.beginLayout()
+            row, x = first_row, start.left() if first_row == 0 else left
+            overflow = False
+            while True:
+                line = layout.createLine()
+                if not line.isValid():
+                    break
+                width = max(1.0, right - x)
+                line.setLineWidth(width)
+                line.setPosition(QPointF(x, start.top() + row * step))
+                if row == 0 and line.naturalTextWidth() > width + 0.5:
+                    overflow = True  # the first word does not fit after the cursor
+                row, x = row + 1, left
+            layout.endLayout()
+            if not overflow:
+                break
+        return layout

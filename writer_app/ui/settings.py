@@ -1,0 +1,121 @@
+"""The app's settings: one dataclass, loaded from and saved to QSettings here and only here.
+
+Stored as an INI file in the user's config folder (QSettings.IniFormat), so
+tests can point QSettings.setPath at a temporary folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from writer_app.engine.config import EngineConfig
+
+ORGANIZATION = "writer-app"
+APPLICATION = "writer-app"
+MAX_RECENT_FILES = 10
+LENGTH_UNITS = ("words", "sentences")
+THEMES = ("light", "dark")
+# Serif faces that read well as prose, best first; the first one installed wins.
+PROSE_FONTS = (
+    "Charter",
+    "Iowan Old Style",
+    "Georgia",
+    "Palatino Linotype",
+    "Palatino",
+    "Source Serif 4",
+    "Noto Serif",
+    "Liberation Serif",
+    "DejaVu Serif",
+    "Times New Roman",
+)
+
+
+@dataclass
+class AppSettings:
+    """Everything the writer can set. Empty/zero/negative values mean "automatic"."""
+
+    model_path: str = ""  # "": the bundled default model
+    n_threads: int = 0  # 0: llama.cpp's choice (physical cores)
+    n_gpu_layers: int = -1  # -1: all layers if the build can offload
+    debounce_ms: int = 200  # pause before a suggestion is requested
+    length_unit: str = "words"  # "words" or "sentences"
+    length: int = 12  # how many words, or sentences
+    alt_temperature: float = 0.8  # sampling temperature of the Alt+] alternatives
+    font_family: str = ""  # "": the first installed of PROSE_FONTS
+    font_size: int = 14  # points
+    line_height: int = 150  # percent of the font's line height
+    text_width_chars: int = 72  # the text column's width, in average characters
+    theme: str = "light"
+    suggestions_enabled: bool = True
+    recent_files: list[str] = field(default_factory=list)
+
+    def engine_config(self) -> EngineConfig:
+        """Return the EngineConfig these settings describe."""
+        words = self.length_unit == "words"
+        length = max(1, self.length)
+        return EngineConfig(
+            model_path=Path(self.model_path) if self.model_path else None,
+            n_threads=self.n_threads if self.n_threads > 0 else None,
+            n_gpu_layers=self.n_gpu_layers if self.n_gpu_layers >= 0 else None,
+            # A sentence limit needs room in words and tokens, and vice versa.
+            max_words=length if words else 40 * length,
+            max_sentences=99 if words else length,
+            max_tokens=max(16, 3 * length) if words else 60 * length,
+            alt_temperature=self.alt_temperature,
+        )
+
+    def add_recent_file(self, path: str) -> None:
+        """Put `path` first in recent_files, without duplicates, keeping MAX_RECENT_FILES."""
+        self.recent_files = [path] + [p for p in self.recent_files if p != path]
+        del self.recent_files[MAX_RECENT_FILES:]
+
+
+def open_qsettings() -> QSettings:
+    """Return the QSettings store the app uses (an INI file in the user scope)."""
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
+
+
+def load_settings(store: QSettings | None = None) -> AppSettings:
+    """Return the saved settings; missing or malformed values fall back to defaults."""
+    store = store or open_qsettings()
+    defaults = AppSettings()
+    values = {}
+    for f in fields(AppSettings):
+        default = getattr(defaults, f.name)
+        raw = store.value(f.name, None)
+        if raw is None:
+            continue
+        try:
+            values[f.name] = _convert(raw, default)
+        except (TypeError, ValueError):
+            continue
+    settings = AppSettings(**values)
+    if settings.length_unit not in LENGTH_UNITS:
+        settings.length_unit = defaults.length_unit
+    if settings.theme not in THEMES:
+        settings.theme = defaults.theme
+    return settings
+
+
+def save_settings(settings: AppSettings, store: QSettings | None = None) -> None:
+    """Write every field of `settings` to QSettings and flush it to disk."""
+    store = store or open_qsettings()
+    for name, value in asdict(settings).items():
+        store.setValue(name, value)
+    store.sync()
+
+
+def _convert(raw, default):
+    # INI files give strings back; turn them into the field's type.
+    if isinstance(default, bool):
+        return raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
+    if isinstance(default, list):
+        if isinstance(raw, str):
+            return [raw] if raw else []
+        return [str(item) for item in raw]
+    return type(default)(raw)

@@ -1,0 +1,190 @@
+"""The Settings dialog: edits a copy of AppSettings; the window applies it live on OK."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFontComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from writer_app.engine.errors import ModelFileError
+from writer_app.engine.gguf_validate import GGUFInfo, validate_gguf
+from writer_app.resources import default_model_path
+from writer_app.ui.settings import LENGTH_UNITS, THEMES, AppSettings
+
+
+def describe_model(info: GGUFInfo) -> str:
+    """Return a one-line summary of a model for people, e.g. "tiny-writer · gpt2 · 6 layers · 42 MB"."""
+    parts = [
+        info.name or info.path.name,
+        info.architecture,
+        f"{info.n_layer} layers",
+        f"{info.n_embd} wide",
+    ]
+    parts.append(f"{info.size / 1e6:.0f} MB" if info.size >= 1e6 else f"{info.size / 1e3:.0f} kB")
+    return " · ".join(parts)
+
+
+class SettingsDialog(QDialog):
+    """Shows `settings`; after exec() returns Accepted, result() holds the edited copy."""
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        current_font: QFont | None = None,
+    ):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = replace(settings, recent_files=list(settings.recent_files))
+
+        # Model
+        self.model_edit = QLineEdit(settings.model_path)
+        self.model_edit.setReadOnly(True)
+        bundled = default_model_path()
+        self.model_edit.setPlaceholderText(
+            f"bundled: {bundled.name}" if bundled else "no bundled model"
+        )
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self.browse_model)
+        use_bundled = QPushButton("Use bundled")
+        use_bundled.clicked.connect(lambda: self._set_model(""))
+        self.model_info = QLabel()
+        self.model_info.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.model_edit, 1)
+        row.addWidget(browse)
+        row.addWidget(use_bundled)
+        self.threads = _spin(0, 256, settings.n_threads, special="auto")
+        self.gpu_layers = _spin(-1, 999, settings.n_gpu_layers, special="auto (all if possible)")
+        model_form = QFormLayout()
+        model_form.addRow("Model file", row)
+        model_form.addRow("", self.model_info)
+        model_form.addRow("CPU threads", self.threads)
+        model_form.addRow("GPU layers", self.gpu_layers)
+        model_box = QGroupBox("Model")
+        model_box.setLayout(model_form)
+
+        # Suggestions
+        self.enabled = QCheckBox("Show suggestions as I write")
+        self.enabled.setChecked(settings.suggestions_enabled)
+        self.debounce = _spin(0, 5000, settings.debounce_ms, suffix=" ms")
+        self.length = _spin(1, 200, settings.length)
+        self.length_unit = QComboBox()
+        self.length_unit.addItems(LENGTH_UNITS)
+        self.length_unit.setCurrentText(settings.length_unit)
+        length_row = QHBoxLayout()
+        length_row.addWidget(self.length)
+        length_row.addWidget(self.length_unit)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.05, 2.0)
+        self.temperature.setSingleStep(0.05)
+        self.temperature.setValue(settings.alt_temperature)
+        suggest_form = QFormLayout()
+        suggest_form.addRow(self.enabled)
+        suggest_form.addRow("Pause before suggesting", self.debounce)
+        suggest_form.addRow("Suggestion length (up to)", length_row)
+        suggest_form.addRow("Alternatives temperature", self.temperature)
+        suggest_box = QGroupBox("Suggestions")
+        suggest_box.setLayout(suggest_form)
+
+        # Appearance
+        self.font_family = QFontComboBox()
+        if current_font is not None:
+            self.font_family.setCurrentFont(current_font)
+        self.font_size = _spin(6, 72, settings.font_size, suffix=" pt")
+        self.theme = QComboBox()
+        self.theme.addItems(THEMES)
+        self.theme.setCurrentText(settings.theme)
+        look_form = QFormLayout()
+        look_form.addRow("Font", self.font_family)
+        look_form.addRow("Size", self.font_size)
+        look_form.addRow("Theme", self.theme)
+        look_box = QGroupBox("Appearance")
+        look_box.setLayout(look_form)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (model_box, suggest_box, look_box, buttons):
+            layout.addWidget(widget)
+        self._set_model(settings.model_path)
+
+    def browse_model(self) -> None:
+        """Ask for a .gguf file and take it only if it validates as a GPT-2 GGUF."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a model", "", "GGUF models (*.gguf);;All files (*)"
+        )
+        if path:
+            self.choose_model(path)
+
+    def choose_model(self, path: str) -> bool:
+        """Validate `path` and use it; on failure say why and keep the old choice. Returns success."""
+        try:
+            validate_gguf(path)
+        except ModelFileError as err:
+            QMessageBox.warning(self, "Not a usable model", f"{err}\n\nThe model was not changed.")
+            return False
+        self._set_model(path)
+        return True
+
+    def _set_model(self, path: str) -> None:
+        self.model_edit.setText(path)
+        shown = path or (str(default_model_path()) if default_model_path() else "")
+        if not shown:
+            self.model_info.setText(
+                "No model chosen: suggestions stay off until you choose a .gguf file."
+            )
+            return
+        try:
+            self.model_info.setText(describe_model(validate_gguf(shown)))
+        except ModelFileError as err:
+            self.model_info.setText(str(err))
+
+    def result_settings(self) -> AppSettings:
+        """Return the settings as edited in the dialog."""
+        return replace(
+            self._settings,
+            model_path=self.model_edit.text(),
+            n_threads=self.threads.value(),
+            n_gpu_layers=self.gpu_layers.value(),
+            suggestions_enabled=self.enabled.isChecked(),
+            debounce_ms=self.debounce.value(),
+            length=self.length.value(),
+            length_unit=self.length_unit.currentText(),
+            alt_temperature=round(self.temperature.value(), 2),
+            font_family=self.font_family.currentFont().family(),
+            font_size=self.font_size.value(),
+            theme=self.theme.currentText(),
+        )
+
+
+def _spin(low: int, high: int, value: int, special: str = "", suffix: str = "") -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setSuffix(suffix)
+    if special:
+        spin.setSpecialValueText(special)  # shown for the minimum
+    return spin
