@@ -16,9 +16,15 @@ from finetune.errors import FinetuneError
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("finetune.train", "train or fine-tune a GPT-2 on a folder of books, then export a GGUF"),
+    "train": (
+        "finetune.train",
+        "train or fine-tune a GPT-2 on a folder of books, then export a GGUF",
+    ),
     "export": ("finetune.export", "convert a GPT-2 checkpoint to a (quantized) GGUF and verify it"),
-    "verify": ("finetune.verify", "compare a GGUF with its checkpoint: logits error, top-1, perplexity"),
+    "verify": (
+        "finetune.verify",
+        "compare a GGUF with its checkpoint: logits error, top-1, perplexity",
+    ),
     "eval": ("finetune.evaluate", "perplexity of a GGUF on a text, through llama.cpp (JSON)"),
 }
 

@@ -80,11 +80,15 @@ def find_files(specs: Iterable[str | Path]) -> list[Path]:
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES)
+            matches = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES
+            )
         elif path.is_file():
             matches = [path]
         else:
-            matches = sorted(Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file())
+            matches = sorted(
+                Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file()
+            )
         if not matches:
             raise CorpusError(f"{spec}: no such file, or no .txt/.md/.xz files in it")
         found.extend(matches)

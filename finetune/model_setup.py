@@ -89,7 +89,9 @@ def load_base(base: str, allow_pickle: bool = False):
         except (OSError, ValueError, KeyError) as exc:
             raise CheckpointError(f"{base}: cannot load as a GPT-2 checkpoint ({exc})") from exc
         if model.config.model_type != "gpt2":
-            raise CheckpointError(f"{base} is not a GPT-2 model (model_type: {model.config.model_type})")
+            raise CheckpointError(
+                f"{base} is not a GPT-2 model (model_type: {model.config.model_type})"
+            )
         return model
     try:
         return GPT2LMHeadModel.from_pretrained(base, attn_implementation="sdpa")

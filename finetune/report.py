@@ -21,7 +21,9 @@ class Progress:
         self.enabled = enabled and True
         self.tty = sys.stderr.isatty()
 
-    def update(self, step: int, total: int, loss: float, tok_s: float, mfu: float | None, elapsed: float) -> None:
+    def update(
+        self, step: int, total: int, loss: float, tok_s: float, mfu: float | None, elapsed: float
+    ) -> None:
         if not self.enabled:
             return
         frac = step / total if total < 10**9 else 0.0
@@ -32,7 +34,12 @@ class Progress:
             f"[{bar}] step {step}/{total if total < 10**9 else '?'} | loss {loss:.4f} | "
             f"{tok_s:,.0f} tok/s{mfu_s} | {_clock(elapsed)} elapsed, ETA {_clock(eta)}"
         )
-        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+        print(
+            ("\r" + line) if self.tty else line,
+            end="" if self.tty else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def note(self, text: str) -> None:
         if self.enabled:
@@ -108,13 +115,27 @@ def sample_continuations(model, tokenizer, prompts, device, max_new_tokens: int 
 def save_model(model, out_dir: Path, tokenizer_source: Path | None) -> None:
     """save_pretrained (safetensors) plus the tokenizer files beside it."""
     model.save_pretrained(out_dir, safe_serialization=True)
-    src = tokenizer_source if tokenizer_source and (tokenizer_source / "tokenizer.json").is_file() else TOKENIZER_DIR
+    src = (
+        tokenizer_source
+        if tokenizer_source and (tokenizer_source / "tokenizer.json").is_file()
+        else TOKENIZER_DIR
+    )
     for name in ("tokenizer.json", "vocab.json", "merges.txt"):
         if (src / name).is_file():
             shutil.copy(src / name, out_dir / name)
 
 
-def finish(cfg, out: Path, model, tokenizer, data_summary: dict, state: dict, tokens_per_step: int, device, bf16: bool) -> dict:
+def finish(
+    cfg,
+    out: Path,
+    model,
+    tokenizer,
+    data_summary: dict,
+    state: dict,
+    tokens_per_step: int,
+    device,
+    bf16: bool,
+) -> dict:
     """Save the best model, export and verify the GGUF, plot, sample, write the card.
 
     Returns the training summary (also written to OUT/training_summary.json).
@@ -136,8 +157,14 @@ def finish(cfg, out: Path, model, tokenizer, data_summary: dict, state: dict, to
         plot_loss(metrics, out / "loss_curve.png")
     c = model.config
     summary = {
-        "model": {"n_layer": c.n_layer, "n_embd": c.n_embd, "n_head": c.n_head, "n_ctx": c.n_positions,
-                  "vocab_size": c.vocab_size, "parameters": sum(p.numel() for p in model.parameters())},
+        "model": {
+            "n_layer": c.n_layer,
+            "n_embd": c.n_embd,
+            "n_head": c.n_head,
+            "n_ctx": c.n_positions,
+            "vocab_size": c.vocab_size,
+            "parameters": sum(p.numel() for p in model.parameters()),
+        },
         "start": f"--base {cfg.base}" if cfg.base else f"--init {cfg.init}",
         "steps": state["step"],
         "tokens": state["tokens"],
@@ -168,12 +195,20 @@ def finish(cfg, out: Path, model, tokenizer, data_summary: dict, state: dict, to
             verify=True,
             name=name,
             description=f"GPT-2 trained by writer-finetune on {data_summary.get('train_tokens', 0):,} tokens",
-            training_summary={k: summary[k] for k in ("start", "steps", "tokens", "wall_seconds", "best_val_ppl")},
+            training_summary={
+                k: summary[k] for k in ("start", "steps", "tokens", "wall_seconds", "best_val_ppl")
+            },
         )
-        summary["export"] = {"path": str(gguf_path), **{k: v for k, v in result.items() if k != "path"}}
+        summary["export"] = {
+            "path": str(gguf_path),
+            **{k: v for k, v in result.items() if k != "path"},
+        }
     (out / "training_summary.json").write_text(json.dumps(summary, indent=1))
     write_model_card(out / "MODEL_CARD.md", summary)
-    print(f"done: {model_dir}" + (f", {summary['export']['path']}" if cfg.export else ""), file=sys.stderr)
+    print(
+        f"done: {model_dir}" + (f", {summary['export']['path']}" if cfg.export else ""),
+        file=sys.stderr,
+    )
     return summary
 
 

@@ -46,7 +46,9 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(train_files: list[Path], val_files: list[Path], tokenizer: Tokenizer, val_fraction: float) -> str:
+def cache_key(
+    train_files: list[Path], val_files: list[Path], tokenizer: Tokenizer, val_fraction: float
+) -> str:
     """A hex key that changes whenever the inputs, the cleaning or the tokenizer change."""
     h = hashlib.blake2b(digest_size=12)
     h.update(f"v{PIPELINE_VERSION}|{val_fraction}|".encode())
@@ -73,7 +75,9 @@ def _chunks(doc: str) -> list[str]:
     return out
 
 
-def tokenize_documents(docs: list[str], tokenizer: Tokenizer, eos_id: int, label: str = "tokenizing") -> np.ndarray:
+def tokenize_documents(
+    docs: list[str], tokenizer: Tokenizer, eos_id: int, label: str = "tokenizing"
+) -> np.ndarray:
     """Encode documents joined by EOS into one token array.
 
     `tokenizers` encodes a batch on every core (Rayon); progress goes to stderr.
@@ -94,7 +98,11 @@ def tokenize_documents(docs: list[str], tokenizer: Tokenizer, eos_id: int, label
             parts.append(np.asarray(enc.ids, dtype=dtype))
             done_chars += len(chunk)
         rate = done_chars / max(time.time() - start, 1e-6) / 1e6
-        print(f"\r{label}: {100 * done_chars / total_chars:5.1f}% ({rate:.1f} MB/s)", end="", file=sys.stderr)
+        print(
+            f"\r{label}: {100 * done_chars / total_chars:5.1f}% ({rate:.1f} MB/s)",
+            end="",
+            file=sys.stderr,
+        )
     print(file=sys.stderr)
     parts.append(np.array([eos_id], dtype=dtype))
     return np.concatenate(parts)

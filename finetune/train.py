@@ -20,11 +20,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from finetune.errors import CheckpointError, FinetuneError
+from finetune.errors import FinetuneError
 from writer_app.resources import EOS_TOKEN_ID
 
 # Dense bf16 peak of the GPUs we know, for MFU. Unknown devices report no MFU.
-PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0, "4090": 165.0}
+PEAK_TFLOPS = {
+    "H100": 989.0,
+    "H200": 989.0,
+    "A100": 312.0,
+    "L4": 121.0,
+    "A10": 125.0,
+    "4090": 165.0,
+}
 SAMPLE_PROMPTS = (
     "The old wizard looked up from his book and said,",
     "Far beyond the mountains, in a land where no one had travelled,",
@@ -104,14 +111,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("model")
     src = m.add_mutually_exclusive_group()
     src.add_argument("--base", help="hub id (e.g. gpt2) or local checkpoint dir to fine-tune")
-    src.add_argument("--init", help="train from scratch: tiny, mini, small or n_layer=..,n_embd=..,n_head=..,n_ctx=..")
+    src.add_argument(
+        "--init",
+        help="train from scratch: tiny, mini, small or n_layer=..,n_embd=..,n_head=..,n_ctx=..",
+    )
     m.add_argument("--dropout", type=float)
-    m.add_argument("--allow-pickle", action="store_true", default=None, help="allow loading .bin (pickle) weights")
+    m.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        default=None,
+        help="allow loading .bin (pickle) weights",
+    )
     t = p.add_argument_group("training")
     t.add_argument("--out", help="output dir (checkpoints, model, GGUF, card)")
     t.add_argument("--block-size", type=int)
     t.add_argument("--micro-batch", type=int, help="sequences per forward pass")
-    t.add_argument("--batch-tokens", type=int, help="tokens per optimizer step (gradient accumulation)")
+    t.add_argument(
+        "--batch-tokens", type=int, help="tokens per optimizer step (gradient accumulation)"
+    )
     t.add_argument("--lr", type=float)
     t.add_argument("--min-lr-ratio", type=float)
     t.add_argument("--warmup-steps", type=int)
@@ -132,7 +149,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--log-every", type=int)
     e.add_argument("--checkpoint-minutes", type=float)
     e.add_argument("--checkpoint-every-steps", type=int)
-    e.add_argument("--resume", action="store_true", default=None, help="continue from OUT/checkpoint")
+    e.add_argument(
+        "--resume", action="store_true", default=None, help="continue from OUT/checkpoint"
+    )
     e.add_argument("--halt-after-steps", type=int, help=argparse.SUPPRESS)
     o = p.add_argument_group("output")
     o.add_argument("--no-export", dest="export", action="store_const", const=False, default=None)
@@ -146,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.data:
         raise FinetuneError("--data is required (files, folders or globs of .txt/.md/.xz)")
     if not (cfg.base or cfg.init):
-        raise FinetuneError("say what to start from: --base gpt2 (or a checkpoint dir), or --init SIZE")
+        raise FinetuneError(
+            "say what to start from: --base gpt2 (or a checkpoint dir), or --init SIZE"
+        )
     train(cfg)
     return 0
 
@@ -156,7 +177,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _dist_info() -> tuple[int, int, int]:
     """(rank, world size, local rank) from torchrun's environment, or a single process."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+    return (
+        int(os.environ.get("RANK", 0)),
+        int(os.environ.get("WORLD_SIZE", 1)),
+        int(os.environ.get("LOCAL_RANK", 0)),
+    )
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -246,7 +271,6 @@ def train(cfg: TrainConfig) -> dict:
     import numpy as np
     import torch
     import torch.nn.functional as F
-
     import transformers
 
     from finetune import model_setup, report
@@ -263,7 +287,9 @@ def train(cfg: TrainConfig) -> dict:
             (out / ".write-test").write_text("")
             (out / ".write-test").unlink()
         except OSError as exc:
-            raise FinetuneError(f"cannot write to the output dir {out}: {exc.strerror or exc}") from exc
+            raise FinetuneError(
+                f"cannot write to the output dir {out}: {exc.strerror or exc}"
+            ) from exc
 
     if world > 1:
         import torch.distributed as dist
@@ -287,23 +313,36 @@ def train(cfg: TrainConfig) -> dict:
     cache_root = Path(cfg.cache_dir) if cfg.cache_dir else _default_cache()
     if world > 1 and not master:
         torch.distributed.barrier()  # rank 0 tokenizes; the others then read its cache
-    data = prepare_tokens(cfg.data, cfg.val_data, tokenizer, EOS_TOKEN_ID, cache_root, cfg.val_fraction)
+    data = prepare_tokens(
+        cfg.data, cfg.val_data, tokenizer, EOS_TOKEN_ID, cache_root, cfg.val_fraction
+    )
     if world > 1 and master:
         torch.distributed.barrier()
     if len(data.train) < cfg.block_size + 2:
-        raise FinetuneError(f"the training text is too short ({len(data.train)} tokens) for a block of {cfg.block_size}")
+        raise FinetuneError(
+            f"the training text is too short ({len(data.train)} tokens) for a block of {cfg.block_size}"
+        )
 
     # ---- model
     torch.manual_seed(cfg.seed)
-    model = model_setup.load_base(cfg.base, cfg.allow_pickle) if cfg.base else model_setup.new_model(cfg.init, cfg.dropout)
+    model = (
+        model_setup.load_base(cfg.base, cfg.allow_pickle)
+        if cfg.base
+        else model_setup.new_model(cfg.init, cfg.dropout)
+    )
     if cfg.block_size > model.config.n_positions:
-        raise FinetuneError(f"--block-size {cfg.block_size} exceeds the model's context ({model.config.n_positions})")
+        raise FinetuneError(
+            f"--block-size {cfg.block_size} exceeds the model's context ({model.config.n_positions})"
+        )
     model.to(device)
     raw_model = model
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=cfg.lr,
         betas=(cfg.beta1, cfg.beta2),
         fused=device.type == "cuda",
@@ -320,7 +359,14 @@ def train(cfg: TrainConfig) -> dict:
     if fitted:
         total_steps = 10**9
 
-    state = {"step": 0, "tokens": 0, "elapsed": 0.0, "best_val": float("inf"), "bad_evals": 0, "total_steps": total_steps}
+    state = {
+        "step": 0,
+        "tokens": 0,
+        "elapsed": 0.0,
+        "best_val": float("inf"),
+        "bad_evals": 0,
+        "total_steps": total_steps,
+    }
     ckpt_dir = out / "checkpoint"
     if cfg.resume and (ckpt_dir / "state.pt").is_file():
         # Our own file, written by this function: it holds optimizer state and
@@ -335,14 +381,20 @@ def train(cfg: TrainConfig) -> dict:
         total_steps = state["total_steps"]
         fitted = saved.get("fitted", fitted)
         if master:
-            print(f"resumed from step {state['step']} ({state['tokens']:,} tokens)", file=sys.stderr)
+            print(
+                f"resumed from step {state['step']} ({state['tokens']:,} tokens)", file=sys.stderr
+            )
     elif cfg.resume and master:
         print(f"--resume: no checkpoint in {ckpt_dir}; starting fresh", file=sys.stderr)
 
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+        model = DDP(
+            model,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            broadcast_buffers=False,
+        )
     fwd_model = torch.compile(model) if cfg.compile else model
 
     flops_tok = flops_per_token(raw_model, cfg.block_size)
@@ -362,10 +414,21 @@ def train(cfg: TrainConfig) -> dict:
         losses = []
         for i in range(0, len(windows), 4):
             starts = windows[i : i + 4]
-            w = torch.from_numpy(np.stack([np.asarray(data.val[s : s + cfg.block_size + 1], dtype=np.int64) for s in starts]))
+            w = torch.from_numpy(
+                np.stack(
+                    [
+                        np.asarray(data.val[s : s + cfg.block_size + 1], dtype=np.int64)
+                        for s in starts
+                    ]
+                )
+            )
             with autocast:
                 logits = raw_model(input_ids=w[:, :-1].to(device)).logits
-            losses.append(F.cross_entropy(logits.float().transpose(1, 2), w[:, 1:].to(device), reduction="none").mean(1))
+            losses.append(
+                F.cross_entropy(
+                    logits.float().transpose(1, 2), w[:, 1:].to(device), reduction="none"
+                ).mean(1)
+            )
         raw_model.train()
         return torch.cat(losses).mean().item()
 
@@ -422,7 +485,9 @@ def train(cfg: TrainConfig) -> dict:
             group["lr"] = lr
         loss_sum = 0.0
         for micro in range(accum):
-            x, y = get_batch(data.train, cfg.block_size, cfg.micro_batch, cfg.seed, step, micro, rank)
+            x, y = get_batch(
+                data.train, cfg.block_size, cfg.micro_batch, cfg.seed, step, micro, rank
+            )
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             sync = world == 1 or micro == accum - 1
             ctx = model.no_sync() if not sync else contextlib.nullcontext()
@@ -444,18 +509,33 @@ def train(cfg: TrainConfig) -> dict:
         if state["step"] - start_step > 2:  # the first steps include compile warm-up
             step_times.append(dt)
 
-        if fitted and cfg.max_minutes and len(step_times) >= 5 and (state["step"] % 10 == 0 or len(step_times) == 5):
+        if (
+            fitted
+            and cfg.max_minutes
+            and len(step_times) >= 5
+            and (state["step"] % 10 == 0 or len(step_times) == 5)
+        ):
             # Fit the cosine schedule to the clock: steps left = time left / step time,
             # with a margin for evaluations and the export at the end.
             recent = sorted(step_times[-50:])[len(step_times[-50:]) // 2]
             remaining = cfg.max_minutes * 60 * 0.97 - state["elapsed"]
-            total_steps = int(_agree(max(state["step"] + 1, state["step"] + int(remaining / recent)), world))
+            total_steps = int(
+                _agree(max(state["step"] + 1, state["step"] + int(remaining / recent)), world)
+            )
 
         if state["step"] % cfg.log_every == 0 or state["step"] == total_steps:
             now = time.time()
             tok_s = tokens_log / max(now - t_log, 1e-9)
             mfu = tok_s * flops_tok / peak if peak else None
-            metrics.log(step=state["step"], tokens=state["tokens"], loss=round(loss_sum, 5), lr=lr, tokens_per_s=round(tok_s, 1), mfu=mfu, elapsed=round(state["elapsed"], 2))
+            metrics.log(
+                step=state["step"],
+                tokens=state["tokens"],
+                loss=round(loss_sum, 5),
+                lr=lr,
+                tokens_per_s=round(tok_s, 1),
+                mfu=mfu,
+                elapsed=round(state["elapsed"], 2),
+            )
             progress.update(state["step"], total_steps, loss_sum, tok_s, mfu, state["elapsed"])
             t_log, tokens_log = now, 0
 
@@ -464,8 +544,16 @@ def train(cfg: TrainConfig) -> dict:
             val_loss = evaluate() if master else 0.0
             if master:
                 improved = val_loss < state["best_val"]
-                metrics.log(step=state["step"], tokens=state["tokens"], val_loss=round(val_loss, 5), val_ppl=round(math.exp(val_loss), 3), elapsed=round(state["elapsed"], 2))
-                progress.note(f"step {state['step']}: val loss {val_loss:.4f}, ppl {math.exp(val_loss):.2f}{' (best)' if improved else ''}")
+                metrics.log(
+                    step=state["step"],
+                    tokens=state["tokens"],
+                    val_loss=round(val_loss, 5),
+                    val_ppl=round(math.exp(val_loss), 3),
+                    elapsed=round(state["elapsed"], 2),
+                )
+                progress.note(
+                    f"step {state['step']}: val loss {val_loss:.4f}, ppl {math.exp(val_loss):.2f}{' (best)' if improved else ''}"
+                )
                 if improved:
                     state["best_val"], state["bad_evals"] = val_loss, 0
                     save_best()
@@ -473,7 +561,9 @@ def train(cfg: TrainConfig) -> dict:
                     state["bad_evals"] += 1
             state["bad_evals"] = int(_agree(state["bad_evals"], world))
             if cfg.early_stop_patience and state["bad_evals"] >= cfg.early_stop_patience:
-                progress.note(f"early stop: no improvement in {cfg.early_stop_patience} evaluations")
+                progress.note(
+                    f"early stop: no improvement in {cfg.early_stop_patience} evaluations"
+                )
                 total_steps = state["step"]
 
         due = (time.time() - t_last_ckpt) / 60 >= cfg.checkpoint_minutes or (
@@ -485,7 +575,10 @@ def train(cfg: TrainConfig) -> dict:
         if stop["signal"]:
             progress.close()
             if master:
-                print(f"\ninterrupted at step {state['step']}: checkpoint saved; continue with --resume", file=sys.stderr)
+                print(
+                    f"\ninterrupted at step {state['step']}: checkpoint saved; continue with --resume",
+                    file=sys.stderr,
+                )
             _restore(old_handlers)
             raise KeyboardInterrupt
         if cfg.halt_after_steps and state["step"] - start_step >= cfg.halt_after_steps:
@@ -497,7 +590,9 @@ def train(cfg: TrainConfig) -> dict:
     if master and not halted:
         if not (out / "best").is_dir():
             save_best()
-        summary = report.finish(cfg, out, raw_model, tokenizer, data.summary, state, tokens_per_step, device, use_bf16)
+        summary = report.finish(
+            cfg, out, raw_model, tokenizer, data.summary, state, tokens_per_step, device, use_bf16
+        )
     if world > 1:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()

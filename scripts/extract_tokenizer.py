@@ -55,7 +55,9 @@ def build_tokenizer(tokens: list[str], merges: list[str]) -> Tokenizer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("gguf", nargs="?", type=Path, help="ggml-vocab-gpt-2.gguf")
     src.add_argument("--sdist", type=Path, help="a llama-cpp-python sdist (.tar.gz)")
@@ -79,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         "#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8"
     )
     build_tokenizer(tokens, merges).save(str(args.out / "tokenizer.json"))
-    print(f"wrote {len(tokens)} tokens, {len(merges)} merges, eos={eos} to {args.out}", file=sys.stderr)
+    print(
+        f"wrote {len(tokens)} tokens, {len(merges)} merges, eos={eos} to {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -45,11 +45,14 @@ OUT=$(cd "$OUT" && pwd)
 step() { echo "== $(date +%H:%M:%S) $*" >&2; }
 
 TRAIN_DATA=("$CORPUS"/train-*.txt.xz)
+EVAL_WINDOWS=60 PASSAGE_CHARS=3000 BENCH_LIMIT=()
 if [ "$PROFILE" = smoke ]; then
-  # A small slice: the first 400 kB of the first shard, so the path runs in minutes.
+  # A small slice (the first 400 kB of the first shard), fewer eval windows and
+  # a shorter bench passage, so that the whole path runs in a few minutes.
   mkdir -p "$OUT/slice"
   xz -dc "${TRAIN_DATA[0]}" | head -c 400000 > "$OUT/slice/train.txt" || true
   TRAIN_DATA=("$OUT/slice/train.txt")
+  EVAL_WINDOWS=6 PASSAGE_CHARS=600 BENCH_LIMIT=(--max-requests 20)
 fi
 
 step "1/5 train ($PROFILE)"
@@ -59,28 +62,27 @@ step "1/5 train ($PROFILE)"
 
 step "2/5 export f32, q8_0, q4_k_m (each verified)"
 VAL_PASSAGE="$OUT/results/val-passage.txt"
-"$PY" - "$CORPUS/val.txt.xz" "$VAL_PASSAGE" <<'PYEOF'
+"$PY" - "$CORPUS/val.txt.xz" "$VAL_PASSAGE" "$PASSAGE_CHARS" <<'PYEOF'
 import lzma, sys
-# A 3,000-character passage from the middle of val, cut at paragraph starts.
+# A passage of about PASSAGE_CHARS characters from the middle of val, cut at paragraph starts.
+n = int(sys.argv[3])
 text = lzma.open(sys.argv[1], "rt", encoding="utf-8").read().replace("<|endoftext|>", "")
 mid = text.find("\n\n", len(text) // 2) + 2
-end = text.rfind("\n\n", mid, mid + 3000)
-open(sys.argv[2], "w", encoding="utf-8").write(text[mid:end if end > mid else mid + 3000])
+end = text.rfind("\n\n", mid, mid + n)
+open(sys.argv[2], "w", encoding="utf-8").write(text[mid:end if end > mid else mid + n])
 PYEOF
 for q in f32 q8_0 q4_k_m; do
   "$PY" -m finetune.cli export "$OUT/train/model" --out "$OUT/$NAME-$q.gguf" --quant "$q" \
     --name "$NAME" --license "MIT (weights); trained on public-domain text" --json > "$OUT/results/export-$q.json"
 done
 
-step "3/5 eval on val by the protocol (60 windows x 512 tokens, spread evenly)"
+step "3/5 eval on val by the protocol ($EVAL_WINDOWS windows x 512 tokens, spread evenly)"
 for q in f32 q8_0 q4_k_m; do
-  "$PY" -m finetune.cli eval "$OUT/$NAME-$q.gguf" --text "$CORPUS/val.txt.xz" --windows 60 --window-tokens 512 \
+  "$PY" -m finetune.cli eval "$OUT/$NAME-$q.gguf" --text "$CORPUS/val.txt.xz" --windows "$EVAL_WINDOWS" --window-tokens 512 \
     --threads "$THREADS" --json > "$OUT/results/eval-$q.json"
 done
 
 step "4/5 writer-bench latency and ksr (q8_0, $THREADS threads, val passage)"
-BENCH_LIMIT=()
-[ "$PROFILE" = smoke ] && BENCH_LIMIT=(--max-requests 20)
 "$PY" -m writer_app.bench latency --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \
   --n-ctx 512 --json "${BENCH_LIMIT[@]}" > "$OUT/results/latency.json"
 "$PY" -m writer_app.bench ksr --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \

@@ -7,6 +7,12 @@ tokens actually evaluated, logits of the last position as numpy, and
 cancellation of a long prompt evaluation through llama.cpp's abort callback.
 
 Not thread-safe: a llama.cpp context must be used from one thread at a time.
+
+Threads: llama.cpp's CPU threads meet at a barrier after every graph node and
+(OpenMP build) spin while they wait. When the cores are busy with other work,
+a waiting thread burns the time slice its partner needs: on a 2-core machine
+under load, 2 threads measured ~10x slower than 1, and OMP_WAIT_POLICY=PASSIVE
+(set before llama_cpp is imported) recovered most of it.
 """
 
 from __future__ import annotations
