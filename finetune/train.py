@@ -80,6 +80,7 @@ class TrainConfig:
     checkpoint_every_steps: int = 0
     resume: bool = False
     halt_after_steps: int = 0  # testing aid: stop as if killed after this many steps
+    dump_rank_weights: str | None = None  # testing aid: every rank writes DIR/rank{N}.sha256
     # output
     export: bool = True
     quant: str = "q8_0"
@@ -153,6 +154,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", default=None, help="continue from OUT/checkpoint"
     )
     e.add_argument("--halt-after-steps", type=int, help=argparse.SUPPRESS)
+    e.add_argument("--dump-rank-weights", help=argparse.SUPPRESS)
     o = p.add_argument_group("output")
     o.add_argument("--no-export", dest="export", action="store_const", const=False, default=None)
     o.add_argument("--quant", help="GGUF type for the export (default q8_0)")
@@ -252,6 +254,18 @@ class _Metrics:
 
     def __init__(self, path: Path, enabled: bool):
         self.path, self.enabled = path, enabled
+
+    def drop_after(self, step: int) -> None:
+        """Drop rows past `step`: a killed run logged steps its checkpoint does not hold,
+        and the resumed run logs them again."""
+        if not (self.enabled and self.path.is_file()):
+            return
+        lines = self.path.read_text().splitlines(keepends=True)
+        keep = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
+        if len(keep) != len(lines):
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text("".join(keep))
+            os.replace(tmp, self.path)
 
     def log(self, **row) -> None:
         if self.enabled:
@@ -400,6 +414,8 @@ def train(cfg: TrainConfig) -> dict:
     flops_tok = flops_per_token(raw_model, cfg.block_size)
     peak = _peak_flops(device)
     metrics = _Metrics(out / "metrics.jsonl", master)
+    if cfg.resume:
+        metrics.drop_after(state["step"])
     windows = eval_windows(data.val, cfg.block_size, cfg.eval_windows)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
@@ -586,6 +602,8 @@ def train(cfg: TrainConfig) -> dict:
             break
     progress.close()
     _restore(old_handlers)
+    if cfg.dump_rank_weights:
+        _dump_weights(raw_model, Path(cfg.dump_rank_weights), rank)
     summary = {}
     if master and not halted:
         if not (out / "best").is_dir():
@@ -608,6 +626,18 @@ def _agree(value: float, world: int) -> float:
     t = torch.tensor([float(value)], dtype=torch.float64)
     torch.distributed.broadcast(t, src=0)
     return t.item()
+
+
+def _dump_weights(model, folder: Path, rank: int) -> None:
+    """Write a sha256 of this rank's parameters, so a test can check that DDP kept ranks equal."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(p.detach().cpu().contiguous().numpy().tobytes())
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"rank{rank}.sha256").write_text(h.hexdigest() + "\n")
 
 
 def _restore(handlers: dict) -> None:
