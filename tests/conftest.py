@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any test imports Qt
+# OpenMP threads (torch's and llama.cpp's) wait passively instead of spinning:
+# on a busy 2-core CI machine spinning threads starve each other. Read once, at
+# the first parallel region, so it is set before torch or llama_cpp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -123,7 +123,7 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         f"- first token: p50 {_fmt(_get(latency, 'first_token_ms', 'p50'), '.1f')} ms; "
         f"suggestion: p50 {_fmt(_get(latency, 'suggestion_ms', 'p50'), '.1f')} ms, "
         f"p95 {_fmt(_get(latency, 'suggestion_ms', 'p95'), '.1f')} ms",
-        f"- prompt tokens evaluated per request (KV cache reuse): {_fmt(latency.get('mean_prompt_tokens_evaluated'), '.1f')}",
+        f"- prompt tokens evaluated per request (KV cache reuse): {_fmt(latency.get('prompt_tokens_evaluated_mean'), '.1f')}",
         f"- keystroke savings: ksr_tab {_fmt(ksr.get('ksr_tab'), '.3f')}, ksr_word {_fmt(ksr.get('ksr_word'), '.3f')} "
         f"({ksr.get('suggestions')} suggestions, {ksr.get('accepted')} accepted, {ksr.get('chars')} characters)",
         "",

@@ -12,7 +12,23 @@ from finetune.cli import main as cli_main
 from finetune.corpus import CleanStats, clean_document, load_documents, read_file, split_train_val
 from finetune.errors import CorpusError
 
-PUNCTUATION = ["?", "!", ";", ":", '"', "'", "\u201c", "\u201d", "\u2014", "\u2026", ",", ".", "(", ")", "-"]
+PUNCTUATION = [
+    "?",
+    "!",
+    ";",
+    ":",
+    '"',
+    "'",
+    "\u201c",
+    "\u201d",
+    "\u2014",
+    "\u2026",
+    ",",
+    ".",
+    "(",
+    ")",
+    "-",
+]
 
 WRAPPED = (
     "The road wound down from the pass between walls of grey stone, and the\n"
@@ -110,7 +126,7 @@ def test_xz_files_are_read(tmp_path):
     import lzma
 
     path = tmp_path / "book.txt.xz"
-    path.write_bytes(lzma.compress("Packed tale!\n".encode()))
+    path.write_bytes(lzma.compress(b"Packed tale!\n"))
     assert read_file(path) == "Packed tale!\n"
 
 
@@ -171,8 +187,20 @@ def test_bad_file_gives_one_line_error_naming_it_and_exit_code_1(kind, tmp_path,
     bad = tmp_path / "books" / f"{kind}.txt"
     bad.parent.mkdir()
     write(bad)
-    rc = cli_main(["train", "--data", str(bad.parent), "--init", "tiny", "--out", str(tmp_path / "out"),
-                   "--cache-dir", str(tmp_path / "cache"), "--no-export"])  # fmt: skip
+    rc = cli_main(
+        [
+            "train",
+            "--data",
+            str(bad.parent),
+            "--init",
+            "tiny",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--no-export",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1
     assert err.strip().splitlines() == [err.strip()]
@@ -192,8 +220,20 @@ def test_line_limit_is_what_rejects_a_long_line(tmp_path, monkeypatch):
 
 def test_missing_path_gives_an_error_naming_it(tmp_path, capsys):
     missing = tmp_path / "no-such-books"
-    rc = cli_main(["train", "--data", str(missing), "--init", "tiny", "--out", str(tmp_path / "out"),
-                   "--cache-dir", str(tmp_path / "cache"), "--no-export"])  # fmt: skip
+    rc = cli_main(
+        [
+            "train",
+            "--data",
+            str(missing),
+            "--init",
+            "tiny",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--no-export",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1
     assert err.startswith("error: ") and str(missing) in err

@@ -39,7 +39,9 @@ def test_documents_are_joined_with_eos_50256(tmp_path, tokenizer):
     assert data.summary["train_documents"] == 3
 
 
-def test_second_run_on_the_same_data_is_a_cache_hit_without_cleaning(tmp_path, tokenizer, monkeypatch, capsys):
+def test_second_run_on_the_same_data_is_a_cache_hit_without_cleaning(
+    tmp_path, tokenizer, monkeypatch, capsys
+):
     books, val = _write_books(tmp_path / "books")
     first = prepare_tokens([str(books)], [str(val)], tokenizer, EOS_TOKEN_ID, tmp_path / "cache")
     capsys.readouterr()
@@ -71,13 +73,19 @@ def test_changing_a_files_content_changes_the_cache_key(tmp_path, tokenizer):
 def test_without_val_data_the_split_holds_out_text_and_keeps_it_out_of_train(tmp_path, tokenizer):
     books = tmp_path / "books"
     books.mkdir()
-    (books / "all.txt").write_text("\n<|endoftext|>\n".join(f"Tale {i}: the owl hooted {i} times." for i in range(400)))
+    (books / "all.txt").write_text(
+        "\n<|endoftext|>\n".join(f"Tale {i}: the owl hooted {i} times." for i in range(400))
+    )
     data = prepare_tokens([str(books)], None, tokenizer, EOS_TOKEN_ID, tmp_path / "cache")
     n_val_docs = data.summary["val_documents"]
     assert 2 <= n_val_docs <= 16  # about 2% of 400
     assert data.summary["train_documents"] + n_val_docs == 400
     assert int((np.asarray(data.val) == EOS_TOKEN_ID).sum()) == n_val_docs
-    val_docs = tokenizer.decode(data.val.tolist(), skip_special_tokens=False).split("<|endoftext|>")[:-1]
-    train_docs = tokenizer.decode(data.train.tolist(), skip_special_tokens=False).split("<|endoftext|>")[:-1]
+    val_docs = tokenizer.decode(data.val.tolist(), skip_special_tokens=False).split(
+        "<|endoftext|>"
+    )[:-1]
+    train_docs = tokenizer.decode(data.train.tolist(), skip_special_tokens=False).split(
+        "<|endoftext|>"
+    )[:-1]
     assert len(train_docs) == data.summary["train_documents"]
     assert not set(val_docs) & set(train_docs)

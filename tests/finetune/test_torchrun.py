@@ -17,11 +17,33 @@ STEPS = 6
 def test_two_process_torchrun_trains_with_identical_weights_on_both_ranks(tmp_path):
     books, val = write_corpus(tmp_path)
     out, dumps = tmp_path / "out", tmp_path / "weights"
-    args = tiny_args(books, val, out, tmp_path / "cache", "--max-steps", str(STEPS), "--eval-every", "3",
-                     "--micro-batch", "2", "--no-export", "--dump-rank-weights", str(dumps))  # fmt: skip
+    args = tiny_args(
+        books,
+        val,
+        out,
+        tmp_path / "cache",
+        "--max-steps",
+        str(STEPS),
+        "--eval-every",
+        "3",
+        "--micro-batch",
+        "2",
+        "--no-export",
+        "--dump-rank-weights",
+        str(dumps),
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "finetune.cli", *args],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "finetune.cli",
+            *args,
+        ],
         cwd=REPO,
         env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -46,5 +68,11 @@ def test_two_process_torchrun_trains_with_identical_weights_on_both_ranks(tmp_pa
     assert train[-1] < train[0] - 1.0
     assert (out / "model" / "model.safetensors").is_file()
     assert sorted(p.name for p in out.iterdir()) == [
-        "MODEL_CARD.md", "best", "checkpoint", "loss_curve.png", "metrics.jsonl", "model", "training_summary.json",
-    ]  # fmt: skip
+        "MODEL_CARD.md",
+        "best",
+        "checkpoint",
+        "loss_curve.png",
+        "metrics.jsonl",
+        "model",
+        "training_summary.json",
+    ]

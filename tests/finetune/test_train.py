@@ -64,11 +64,23 @@ def _wait_for(condition, proc: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:
-            raise AssertionError(f"training exited early ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"training exited early ({proc.returncode}): {proc.stderr.read()[-2000:]}"
+            )
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("training did not get there in time")
         time.sleep(0.02)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_torch_threads():
+    """In-process runs pass --threads 1, which sets torch's thread count for the whole process."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- one full run
@@ -80,7 +92,9 @@ def full_run(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("full_run")
     books, val = write_corpus(root)
     out = root / "out"
-    args = tiny_args(books, val, out, root / "cache", "--max-steps", str(FULL_STEPS), "--eval-every", "10")
+    args = tiny_args(
+        books, val, out, root / "cache", "--max-steps", str(FULL_STEPS), "--eval-every", "10"
+    )
     args.remove("--no-samples")
     assert cli_main(args) == 0
     return out, val
@@ -118,7 +132,9 @@ def test_best_checkpoint_and_final_model_are_saved_with_tokenizer(full_run):
     for name in ("config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt"):
         assert (out / "model" / name).is_file()
     summary = json.loads((out / "training_summary.json").read_text())
-    assert summary["best_val_loss"] == pytest.approx(min(r["val_loss"] for r in _val_rows(out)), abs=1e-4)
+    assert summary["best_val_loss"] == pytest.approx(
+        min(r["val_loss"] for r in _val_rows(out)), abs=1e-4
+    )
     assert summary["steps"] == FULL_STEPS
 
 
@@ -171,10 +187,23 @@ def test_exported_gguf_loads_in_llama_cpp_and_its_perplexity_is_within_1pct_of_p
 
 def _tiny_config(books: Path, val: Path, out: Path, cache: Path, **overrides) -> TrainConfig:
     settings = dict(
-        data=[str(books)], val_data=[str(val)], init="n_layer=1,n_embd=64,n_head=2,n_ctx=64", out=str(out),
-        cache_dir=str(cache), block_size=32, micro_batch=2, batch_tokens=128, lr=1e-2, warmup_steps=2,
-        eval_every=4, eval_windows=2, log_every=1, threads=1, export=False, samples=False,
-    )  # fmt: skip
+        data=[str(books)],
+        val_data=[str(val)],
+        init="n_layer=1,n_embd=64,n_head=2,n_ctx=64",
+        out=str(out),
+        cache_dir=str(cache),
+        block_size=32,
+        micro_batch=2,
+        batch_tokens=128,
+        lr=1e-2,
+        warmup_steps=2,
+        eval_every=4,
+        eval_windows=2,
+        log_every=1,
+        threads=1,
+        export=False,
+        samples=False,
+    )
     return TrainConfig(**{**settings, **overrides})
 
 
@@ -186,10 +215,18 @@ def test_resume_after_an_interrupted_run_gives_the_same_next_step_loss_and_weigh
     # Run A: 12 steps straight through (micro-batch 2 x 2 accumulation steps).
     # halt_after_steps=12 only skips the card at the end.
     a = tmp_path / "a"
-    train(_tiny_config(books, val, a, cache, max_steps=12, checkpoint_every_steps=3, halt_after_steps=12))
+    train(
+        _tiny_config(
+            books, val, a, cache, max_steps=12, checkpoint_every_steps=3, halt_after_steps=12
+        )
+    )
     # Run B: stops after 6 steps as if killed, then resumes to 12.
     b = tmp_path / "b"
-    train(_tiny_config(books, val, b, cache, max_steps=12, checkpoint_every_steps=3, halt_after_steps=6))
+    train(
+        _tiny_config(
+            books, val, b, cache, max_steps=12, checkpoint_every_steps=3, halt_after_steps=6
+        )
+    )
     assert _checkpoint(b)["state"]["step"] == 6
     assert [r["step"] for r in _train_rows(b)] == list(range(1, 7))
     train(_tiny_config(books, val, b, cache, max_steps=12, checkpoint_every_steps=3, resume=True))
@@ -208,8 +245,19 @@ def test_resume_after_an_interrupted_run_gives_the_same_next_step_loss_and_weigh
 def test_resume_after_kill_9_continues_the_step_count_and_the_loss(tmp_path):
     books, val = write_corpus(tmp_path)
     out, cache = tmp_path / "out", tmp_path / "cache"
-    args = tiny_args(books, val, out, cache, "--max-steps", "40", "--checkpoint-every-steps", "5",
-                     "--eval-every", "20", "--no-export")  # fmt: skip
+    args = tiny_args(
+        books,
+        val,
+        out,
+        cache,
+        "--max-steps",
+        "40",
+        "--checkpoint-every-steps",
+        "5",
+        "--eval-every",
+        "20",
+        "--no-export",
+    )
     proc = _start_training(args)
     # Kill once the run has logged steps past its step-5 checkpoint: those rows
     # must not be logged twice when the resumed run does them again.
@@ -235,7 +283,17 @@ def test_resume_after_kill_9_continues_the_step_count_and_the_loss(tmp_path):
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     books, val = write_corpus(tmp_path)
     out = tmp_path / "out"
-    args = tiny_args(books, val, out, tmp_path / "cache", "--max-steps", "5000", "--eval-every", "1000", "--no-export")
+    args = tiny_args(
+        books,
+        val,
+        out,
+        tmp_path / "cache",
+        "--max-steps",
+        "5000",
+        "--eval-every",
+        "1000",
+        "--no-export",
+    )
     proc = _start_training(args)
     _wait_for(lambda: len(read_metrics(out / "metrics.jsonl")) >= 2, proc)
     assert not (out / "checkpoint").exists()  # checkpoints are 10 minutes apart by default
@@ -285,7 +343,9 @@ def test_read_only_output_dir_is_an_error_naming_it(tmp_path, capsys):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     try:
-        line = _cli_error(tiny_args(books, val, locked / "out", tmp_path / "cache", "--no-export"), capsys)
+        line = _cli_error(
+            tiny_args(books, val, locked / "out", tmp_path / "cache", "--no-export"), capsys
+        )
     finally:
         locked.chmod(0o700)
     assert "cannot write to the output dir" in line and str(locked) in line

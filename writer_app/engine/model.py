@@ -75,6 +75,10 @@ def physical_cores() -> int:
 
 
 def _llama_cpp():
+    # Passive waiting (see the module docstring): a desktop app shares its cores
+    # with the UI thread and everything else the writer runs. Set before the
+    # first import, because OpenMP reads it once; a user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import llama_cpp
     except ImportError as exc:  # a broken install, not a user error, but say so plainly

@@ -1,0 +1,332 @@
+"""Training throughput on the GPT-2-small shape: our loop against the notebook's HF Trainer.
+
+Trains GPT-2 small (12 layers x 768, 12 heads, context 1024, 124M parameters)
+on random tokens for a fixed number of steps, two ways in one run:
+
+- ours: the model finetune.model_setup builds (SDPA attention) and the loop
+  settings of finetune/train.py: bf16 autocast, torch.compile, fused AdamW,
+  warmup + cosine learning rate, gradient clipping, batches drawn by
+  finetune.train.get_batch, micro-batch 16 x 1024;
+- notebook: HF Trainer at its defaults (fp32, no compile), batch 32 x 128.
+
+Prints one JSON object: tokens/s and MFU of each, their ratio, the device,
+the steps and the command. MFU counts 6N + 12*L*d*T FLOPs per token
+(finetune.train.flops_per_token) against the dense bf16 peak
+(finetune.train.PEAK_TFLOPS: 989 TFLOP/s for H100 and H200).
+Goal on an H100: ours >= 40% MFU and >= 10x the notebook's tokens/s.
+
+    python benchmarks/train_throughput.py                 # on a GPU
+    python benchmarks/train_throughput.py --tiny          # a small shape on CPU, to check it runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shlex
+import sys
+import tempfile
+import time
+
+GOAL_MFU = 0.40
+GOAL_RATIO = 10.0
+# (model --init spec, ours micro-batch x block, notebook batch x block)
+SHAPES = {
+    "full": ("small", (16, 1024), (32, 128)),
+    "tiny": ("n_layer=2,n_embd=64,n_head=2,n_ctx=128", (2, 64), (4, 32)),
+}
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _peak_flops(device) -> float | None:
+    import torch
+
+    from finetune.train import PEAK_TFLOPS
+
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((tf * 1e12 for key, tf in PEAK_TFLOPS.items() if key in name), None)
+
+
+def _free(device) -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def bench_ours(
+    init: str,
+    micro: int,
+    block: int,
+    steps: int,
+    warmup: int,
+    device,
+    compile_model: bool,
+    compile_loss: bool,
+) -> dict:
+    """finetune/train.py's loop (one micro-batch per step); returns tokens/s and the settings."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from finetune.model_setup import new_model
+    from finetune.train import TrainConfig, flops_per_token, get_batch, lr_at
+
+    torch.manual_seed(0)
+    cfg = TrainConfig(
+        block_size=block,
+        micro_batch=micro,
+        batch_tokens=micro * block,
+        lr=6e-4,
+        warmup_steps=warmup,
+    )
+    model = new_model(init).to(device)
+    model.train()
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(cfg.beta1, cfg.beta2),
+        fused=device.type == "cuda",
+    )
+    use_bf16 = device.type == "cuda"
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+    fwd_model = torch.compile(model) if compile_model and not compile_loss else model
+
+    def loss_of(x, y):
+        with autocast:
+            logits = fwd_model(input_ids=x).logits
+        return F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
+
+    if compile_loss:  # variant: the fp32 upcast and cross-entropy inside the compiled graph too
+        loss_of = torch.compile(loss_of)
+
+    tokens = np.random.default_rng(0).integers(
+        0, model.config.vocab_size, size=max(1 << 20, 64 * micro * block), dtype=np.uint16
+    )
+    total = warmup + steps
+    t0 = None
+    for step in range(total):
+        if step == warmup:  # compile and autotuning happen in the untimed warm-up steps
+            _sync(device)
+            t0 = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, total, cfg)
+        x, y = get_batch(tokens, block, micro, cfg.seed, step, 0, 0)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        loss = loss_of(x, y)
+        loss.backward()
+        loss.item()  # as train.py does, to log the loss
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        _sync(device)
+    seconds = time.perf_counter() - t0
+    tok_s = steps * micro * block / seconds
+    flops = flops_per_token(model, block)
+    del model, optimizer
+    _free(device)
+    return {
+        "tokens_per_s": round(tok_s, 1),
+        "flops_per_token": flops,
+        "seconds": round(seconds, 3),
+        "micro_batch": micro,
+        "block": block,
+        "precision": "bf16 autocast" if use_bf16 else "fp32",
+        "compile": "model+loss" if compile_loss else ("model" if compile_model else "none"),
+        "optimizer": "AdamW fused" if device.type == "cuda" else "AdamW",
+        "attention": "sdpa",
+        "final_loss": round(loss.item(), 4),
+    }
+
+
+def bench_notebook(init: str, batch: int, block: int, steps: int, warmup: int, device) -> dict:
+    """HF Trainer at its defaults (fp32, no compile) on a synthetic dataset; returns tokens/s."""
+    import torch
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    from finetune.model_setup import parse_init
+    from finetune.train import flops_per_token
+
+    class RandomBlocks(torch.utils.data.Dataset):
+        def __init__(self, n: int, vocab: int):
+            g = torch.Generator().manual_seed(0)
+            self.ids = torch.randint(0, vocab, (n, block), generator=g)
+
+        def __len__(self) -> int:
+            return len(self.ids)
+
+        def __getitem__(self, i: int) -> dict:
+            return {"input_ids": self.ids[i], "labels": self.ids[i]}
+
+    class Clock(TrainerCallback):
+        """Times the steps after the warm-up ones, synchronising the GPU at both ends."""
+
+        start = end = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == warmup:
+                _sync(device)
+                self.start = time.perf_counter()
+            elif state.global_step == warmup + steps:
+                _sync(device)
+                self.end = time.perf_counter()
+
+    torch.manual_seed(0)
+    # The notebook's model: a stock GPT2Config of the same shape, default attention.
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=50257, **parse_init(init)))
+    clock = Clock()
+    with tempfile.TemporaryDirectory(prefix="bench-trainer-") as tmp:
+        args = TrainingArguments(
+            output_dir=tmp,
+            per_device_train_batch_size=batch,
+            max_steps=warmup + steps,
+            report_to="none",
+            save_strategy="no",  # writing checkpoints is not what we time
+            disable_tqdm=True,
+            use_cpu=device.type == "cpu",
+        )
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=RandomBlocks(batch * (warmup + steps), 50257),
+            callbacks=[clock],
+        )
+        # Trainer prints its logs to stdout, which is for our JSON.
+        with contextlib.redirect_stdout(sys.stderr):
+            trainer.train()
+        seconds = clock.end - clock.start
+        precision = "bf16" if args.bf16 else ("fp16" if args.fp16 else "fp32")
+        optim = getattr(args.optim, "value", str(args.optim))
+    tok_s = steps * batch * block / seconds
+    flops = flops_per_token(model, block)
+    del trainer, model
+    _free(device)
+    return {
+        "tokens_per_s": round(tok_s, 1),
+        "flops_per_token": flops,
+        "seconds": round(seconds, 3),
+        "batch": batch,
+        "block": block,
+        "precision": precision,
+        "compile": "none",
+        "optimizer": optim,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--steps", type=int, default=None, help="timed steps (default 50; 5 with --tiny)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="untimed warm-up steps first (default 10; 2 with --tiny)",
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a 2-layer, 64-wide model and small batches, to check on CPU",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cuda, cuda:1, cpu")
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="ours without torch.compile (default: compile on CUDA)",
+    )
+    parser.add_argument(
+        "--compile-loss",
+        action="store_true",
+        help="also time ours with the loss inside the compiled graph",
+    )
+    parser.add_argument("--skip-notebook", action="store_true", help="time ours only")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    init, (micro, block), (nb_batch, nb_block) = SHAPES["tiny" if args.tiny else "full"]
+    steps = args.steps or (5 if args.tiny else 50)
+    warmup = args.warmup if args.warmup is not None else (2 if args.tiny else 10)
+    if args.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True  # as train.py sets
+        torch.backends.cudnn.allow_tf32 = True
+    compile_model = device.type == "cuda" and not args.no_compile
+    peak = _peak_flops(device)
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)"
+    )
+
+    def with_mfu(r: dict) -> dict:
+        r["mfu"] = round(r["tokens_per_s"] * r["flops_per_token"] / peak, 4) if peak else None
+        return r
+
+    print(f"ours: {init}, {micro} x {block}, {steps} timed steps on {name}...", file=sys.stderr)
+    result = {
+        "benchmark": "train GPT-2 small shape: our loop vs HF Trainer defaults",
+        "device": name,
+        "peak_tflops": peak / 1e12 if peak else None,
+        "model": init,
+        "steps": steps,
+        "warmup_steps": warmup,
+        "ours": with_mfu(
+            bench_ours(init, micro, block, steps, warmup, device, compile_model, False)
+        ),
+    }
+    if args.compile_loss:
+        print("ours, loss compiled too...", file=sys.stderr)
+        result["ours_compiled_loss"] = with_mfu(
+            bench_ours(init, micro, block, steps, warmup, device, True, True)
+        )
+    if not args.skip_notebook:
+        print(f"notebook: HF Trainer defaults, {nb_batch} x {nb_block}...", file=sys.stderr)
+        result["notebook"] = with_mfu(
+            bench_notebook(init, nb_batch, nb_block, steps, warmup, device)
+        )
+        result["ratio"] = round(
+            result["ours"]["tokens_per_s"] / result["notebook"]["tokens_per_s"], 2
+        )
+    ours_mfu = result["ours"]["mfu"]
+    result["goal"] = {"mfu": GOAL_MFU, "ratio": GOAL_RATIO}
+    result["meets_goal"] = (
+        None
+        if ours_mfu is None or "ratio" not in result
+        else bool(ours_mfu >= GOAL_MFU and result["ratio"] >= GOAL_RATIO)
+    )
+    result["command"] = shlex.join([sys.executable, *sys.argv])
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
