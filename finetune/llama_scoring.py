@@ -65,7 +65,8 @@ class LlamaScorer:
             )
         except (ValueError, RuntimeError) as exc:
             raise ExportError(f"llama.cpp could not load {gguf_path}: {exc}") from exc
-        self.n_ctx = self.llm.n_ctx()
+        # llama.cpp rounds the context up (to 256); never score past the model's positions.
+        self.n_ctx = min(self.llm.n_ctx(), n_ctx)
         self.n_vocab = self.llm.n_vocab()
 
     def tokenize(self, text: str) -> list[int]:

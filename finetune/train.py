@@ -409,7 +409,6 @@ def train(cfg: TrainConfig) -> dict:
             device_ids=[device.index] if device.type == "cuda" else None,
             broadcast_buffers=False,
         )
-    fwd_model = torch.compile(model) if cfg.compile else model
 
     flops_tok = flops_per_token(raw_model, cfg.block_size)
     peak = _peak_flops(device)
@@ -421,8 +420,12 @@ def train(cfg: TrainConfig) -> dict:
 
     def loss_of(x, y):
         with autocast:
-            logits = fwd_model(input_ids=x).logits
+            logits = model(input_ids=x).logits
         return F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
+
+    # Compile the loss with the model: inductor then fuses the fp32 upcast into
+    # the cross-entropy instead of materialising [B, T, 50257] fp32 logits.
+    step_loss = torch.compile(loss_of) if cfg.compile else loss_of
 
     @torch.no_grad()
     def evaluate() -> float:
@@ -499,7 +502,8 @@ def train(cfg: TrainConfig) -> dict:
         lr = lr_at(step, total_steps, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss_sum = 0.0
+        # Summed on the device: a .item() per micro-batch would stall the GPU queue.
+        loss_acc = torch.zeros((), device=device)
         for micro in range(accum):
             x, y = get_batch(
                 data.train, cfg.block_size, cfg.micro_batch, cfg.seed, step, micro, rank
@@ -508,9 +512,9 @@ def train(cfg: TrainConfig) -> dict:
             sync = world == 1 or micro == accum - 1
             ctx = model.no_sync() if not sync else contextlib.nullcontext()
             with ctx:
-                loss = loss_of(x, y) / accum
+                loss = step_loss(x, y) / accum
                 loss.backward()
-            loss_sum += loss.item()
+            loss_acc += loss.detach()
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.grad_clip)
         optimizer.step()
@@ -543,6 +547,7 @@ def train(cfg: TrainConfig) -> dict:
             now = time.time()
             tok_s = tokens_log / max(now - t_log, 1e-9)
             mfu = tok_s * flops_tok / peak if peak else None
+            loss_sum = loss_acc.item()
             metrics.log(
                 step=state["step"],
                 tokens=state["tokens"],
