@@ -82,7 +82,7 @@ def bench_ours(
     import torch.nn.functional as F
 
     from finetune.model_setup import new_model
-    from finetune.train import TrainConfig, flops_per_token, get_batch, lr_at
+    from finetune.train import TrainConfig, flops_per_token, get_batch, lr_at, make_optimizer
 
     torch.manual_seed(0)
     cfg = TrainConfig(
@@ -94,17 +94,7 @@ def bench_ours(
     )
     model = new_model(init).to(device)
     model.train()
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        betas=(cfg.beta1, cfg.beta2),
-        fused=device.type == "cuda",
-    )
+    optimizer = make_optimizer(model, cfg, device)
     use_bf16 = device.type == "cuda"
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     fwd_model = torch.compile(model) if compile_model and not compile_loss else model

@@ -222,6 +222,23 @@ def eval_windows(tokens, block: int, n: int):
     return np.linspace(0, last, num=min(n, last + 1)).astype(int)
 
 
+def make_optimizer(model, cfg: TrainConfig, device):
+    """AdamW with weight decay on matrices only (not biases, LayerNorms), fused on CUDA."""
+    import torch
+
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(cfg.beta1, cfg.beta2),
+        fused=device.type == "cuda",
+    )
+
+
 def flops_per_token(model, block: int) -> float:
     """6N + 12*L*d*T: the FLOPs of one trained token (PaLM appendix B)."""
     c = model.config
@@ -350,17 +367,7 @@ def train(cfg: TrainConfig) -> dict:
         )
     model.to(device)
     raw_model = model
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        betas=(cfg.beta1, cfg.beta2),
-        fused=device.type == "cuda",
-    )
+    optimizer = make_optimizer(model, cfg, device)
 
     accum = max(1, round(cfg.batch_tokens / (cfg.micro_batch * cfg.block_size * world)))
     tokens_per_step = accum * cfg.micro_batch * cfg.block_size * world
