@@ -65,8 +65,12 @@ def read_metrics(path: Path) -> list[dict]:
 
 
 def plot_loss(metrics: list[dict], path: Path) -> None:
-    """Train and val loss against tokens seen, as a PNG."""
-    import matplotlib
+    """Train and val loss against tokens seen, as a PNG (skipped, with a warning, without matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("warning: matplotlib is not installed; no loss_curve.png", file=sys.stderr)
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

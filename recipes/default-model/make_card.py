@@ -7,7 +7,6 @@ cannot disagree with the files it describes.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -29,12 +28,17 @@ def genre_table(corpus: Path) -> list[str]:
     if not manifest.is_file():
         return ["(no MANIFEST.tsv beside the corpus)"]
     counts: dict[tuple[str, str], list[int]] = {}
-    with open(manifest, encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            key = (row["split"], row["genre"])
-            books_chars = counts.setdefault(key, [0, 0])
-            books_chars[0] += 1
-            books_chars[1] += int(row["chars"] or 0)
+    # Split rows on "\n" only: a few source paths hold a carriage return, and
+    # titles hold quotation marks, so neither universal newlines nor CSV quoting apply.
+    header, *rows = manifest.read_bytes().decode("utf-8").split("\n")
+    columns = header.rstrip("\r").split("\t")
+    for line in rows:
+        if not line.strip():
+            continue
+        row = dict(zip(columns, line.split("\t"), strict=False))
+        books_chars = counts.setdefault((row["split"], row["genre"]), [0, 0])
+        books_chars[0] += 1
+        books_chars[1] += int(row["chars"] or 0)
     lines = ["| split | genre | books | characters |", "| --- | --- | ---: | ---: |"]
     for (split, genre), (books, chars) in sorted(counts.items()):
         lines.append(f"| {split} | {genre} | {books} | {chars:,} |")
@@ -51,6 +55,8 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
     ppl = {q: evals[q].get("ppl") for q in QUANTS}
     q8_vs_f32 = 100 * (ppl["q8_0"] / ppl["f32"] - 1) if ppl["f32"] and ppl["q8_0"] else None
 
+    windows = evals["f32"].get("windows", 60)
+    window_tokens = evals["f32"].get("window_tokens", 512)
     lines = [
         f"# {name}",
         "",
@@ -94,9 +100,9 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "",
         "## Perplexity on val",
         "",
-        "Protocol: llama.cpp on the GGUF, 60 windows of 512 tokens spread evenly across `val.txt.xz` "
-        "(document separators dropped), every token with context scored. Command: "
-        "`writer-finetune eval MODEL.gguf --text val.txt.xz --windows 60 --window-tokens 512`.",
+        f"Protocol: llama.cpp on the GGUF, {windows} windows of {window_tokens} tokens spread evenly across "
+        "`val.txt.xz` (document separators dropped), every token with context scored. Command: "
+        f"`writer-finetune eval MODEL.gguf --text val.txt.xz --windows {windows} --window-tokens {window_tokens}`.",
         "",
         "| file | size (MB) | perplexity | verify: rel. L2 of logits vs PyTorch | top-1 agreement |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -118,7 +124,8 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "",
         "## Speed and usefulness (writer-bench, q8_0)",
         "",
-        f"On a 3,000-character val passage, {latency.get('threads')} threads, context {latency.get('n_ctx', 512)}:",
+        f"On a {latency.get('chars', 0):,}-character val passage, {latency.get('threads')} threads, "
+        f"context {latency.get('n_ctx', 512)}, {latency.get('requests')} requests:",
         "",
         f"- first token: p50 {_fmt(_get(latency, 'first_token_ms', 'p50'), '.1f')} ms; "
         f"suggestion: p50 {_fmt(_get(latency, 'suggestion_ms', 'p50'), '.1f')} ms, "

@@ -5,7 +5,7 @@
 #
 # Profiles (a settings file each, beside this script):
 #   smoke  the whole path at a tiny size on a small slice of the corpus, minutes on a CPU
-#   cpu    sized for a 2-core machine: about 85 minutes of training
+#   cpu    sized for a 2-core machine: about 95 minutes of training
 #   gpu    sized for one H100: at most 8 minutes of wall time, tokenizing and export included
 #
 # --corpus holds train-*.txt.xz and val.txt.xz (see the corpus README). val is
