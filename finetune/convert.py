@@ -16,6 +16,7 @@ import gguf
 import numpy as np
 
 from finetune.errors import CheckpointError
+from writer_app.engine.gguf_validate import gpt2_tensor_shapes
 from writer_app.resources import EOS_TOKEN_ID, TOKENIZER_DIR
 
 # HF GPT-2 activations llama.cpp's gpt2 graph reproduces (it uses tanh-GELU;
@@ -198,26 +199,16 @@ def load_checkpoint(checkpoint_dir: Path, *, allow_pickle: bool = False) -> Chec
     # GPT2LMHeadModel prefixes "transformer."; a bare GPT2Model does not.
     state = {name.removeprefix("transformer."): array for name, array in state.items()}
 
-    e, v, c, f = hp.n_embd, hp.n_vocab, hp.n_ctx, hp.n_ff
+    e, v = hp.n_embd, hp.n_vocab
+    # numpy shapes: ggml's, reversed.
     expected = {
-        "token_embd.weight": (v, e),
-        "position_embd.weight": (c, e),
-        "output_norm.weight": (e,),
-        "output_norm.bias": (e,),
+        name: tuple(reversed(shape))
+        for name, shape in gpt2_tensor_shapes(e, hp.n_ff, hp.n_ctx, v, hp.n_layer).items()
     }
-    block_shapes = {
-        "attn_norm.weight": (e,), "attn_norm.bias": (e,),
-        "attn_qkv.weight": (3 * e, e), "attn_qkv.bias": (3 * e,),
-        "attn_output.weight": (e, e), "attn_output.bias": (e,),
-        "ffn_norm.weight": (e,), "ffn_norm.bias": (e,),
-        "ffn_up.weight": (f, e), "ffn_up.bias": (f,),
-        "ffn_down.weight": (e, f), "ffn_down.bias": (e,),
-    }  # fmt: skip
     plan: dict[str, tuple[str, bool]] = dict(GLOBAL_TENSORS)
     for i in range(hp.n_layer):
         for hf_name, (gguf_name, transpose) in BLOCK_TENSORS.items():
             plan[f"h.{i}.{hf_name}"] = (f"blk.{i}.{gguf_name}", transpose)
-            expected[f"blk.{i}.{gguf_name}"] = block_shapes[gguf_name]
 
     tensors: dict[str, np.ndarray] = {}
     for hf_name, (gguf_name, transpose) in plan.items():

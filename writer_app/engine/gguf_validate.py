@@ -195,8 +195,12 @@ def _read_value(r: _Reader, vtype: int, depth: int = 0):
     return ("array", elem_type, count)
 
 
-def _gpt2_tensor_shapes(n_embd: int, n_ff: int, n_ctx: int, n_vocab: int, n_layer: int) -> dict:
-    """Return {tensor name: ggml shape (ne0, ne1...)} llama.cpp's gpt2 loader requires."""
+def gpt2_tensor_shapes(n_embd: int, n_ff: int, n_ctx: int, n_vocab: int, n_layer: int) -> dict:
+    """Return {tensor name: ggml shape (ne0, ne1...)} llama.cpp's gpt2 loader requires.
+
+    ggml lists the fastest-varying dimension first: numpy's shape reversed.
+    The converter checks a checkpoint's arrays against the same table.
+    """
     e = n_embd
     shapes = {
         "token_embd.weight": (e, n_vocab),
@@ -332,7 +336,7 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
         raise ModelFileError(
             f"{label} is missing GPT-2 tensors ({len(tensors)} tensors for {n_layer} layers)"
         )
-    required = _gpt2_tensor_shapes(
+    required = gpt2_tensor_shapes(
         hparams["n_embd"], hparams["n_ff"], hparams["n_ctx"], n_vocab, n_layer
     )
     if "output.weight" in tensors:
