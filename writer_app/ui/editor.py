@@ -114,14 +114,18 @@ class GhostEditor(QTextEdit):
             return ""
         word, rest = match.group(), self._ghost[match.end() :]
         self._insert(word)
-        if rest.strip():
+        self._keep_rest(rest if rest.strip() else "")
+        return word
+
+    def _keep_rest(self, rest: str) -> None:
+        """After part of the ghost became text: show `rest` at the cursor, or end the ghost."""
+        if rest:
             self._ghost, self._ghost_pos = rest, self.textCursor().position()
             self.viewport().update()
             self.ghost_changed.emit()
         else:
             self.hide_ghost()
             self.edited.emit()
-        return word
 
     def _insert(self, text: str) -> None:
         cursor = self.textCursor()
@@ -287,13 +291,7 @@ class GhostEditor(QTextEdit):
             super().keyPressEvent(event)
         if self.textCursor().position() == self._ghost_pos:  # the key did not insert after all
             return True
-        if rest:
-            self._ghost, self._ghost_pos = rest, self.textCursor().position()
-            self.viewport().update()
-            self.ghost_changed.emit()
-        else:
-            self.hide_ghost()
-            self.edited.emit()
+        self._keep_rest(rest)
         return True
 
     # --- painting -----------------------------------------------------------
