@@ -85,7 +85,8 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         f"- Steps: {summary.get('steps', 0):,}; tokens seen: {summary.get('tokens', 0):,}; "
         f"wall time: {summary.get('wall_seconds', 0) / 60:.1f} min on {summary.get('device')} ({summary.get('precision')})",
         f"- Best validation perplexity while training (PyTorch, sampled windows): {summary.get('best_val_ppl')}",
-        "- Loss curve: `train/loss_curve.png` in the run's output; metrics in `train/metrics.jsonl`.",
+        "- Loss curve: `loss_curve.png` beside this card (the run's `train/loss_curve.png`); "
+        "every step's figures are in the run's `train/metrics.jsonl`.",
         "",
         "## Corpus",
         "",
