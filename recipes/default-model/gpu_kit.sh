@@ -14,7 +14,9 @@
 #       carried packages, runs run.sh, and leaves in $OUT the q8_0 file in
 #       15 MB pieces plus results.tar.xz (card, metrics, loss plot, JSON figures)
 #   bash recipes/default-model/gpu_kit.sh join DIR
-#       here: rejoins DIR/*.part-* into the q8_0 file and unpacks results.tar.xz
+#       here: rejoins DIR/*.part-* into the q8_0 file and unpacks results.tar.xz;
+#       then `run.sh --only bench --out DIR --profile gpu --corpus ...` measures
+#       latency and KSR here on 2 threads and rewrites DIR/MODEL_CARD.md
 #
 # `device --profile smoke` runs the same command at a tiny size: run it here
 # (OUT=/tmp/kit-out) before spending device minutes.
@@ -82,7 +84,7 @@ join)
   cat "$DIR/$NAME-q8_0.gguf.part-"* > "$DIR/$NAME-q8_0.gguf"
   [ "$(sha256sum "$DIR/$NAME-q8_0.gguf" | cut -d' ' -f1)" = "$(cat "$DIR/$NAME-q8_0.gguf.sha256")" ] \
     || { echo "join: checksum mismatch" >&2; exit 1; }
-  mkdir -p "$DIR/results" && tar -C "$DIR/results" -xJf "$DIR/results.tar.xz"
+  tar -C "$DIR" -xJf "$DIR/results.tar.xz"
   "$ROOT/.venv/bin/python" -c "import sys; from writer_app.engine.gguf_validate import validate_gguf; print(validate_gguf(sys.argv[1]))" "$DIR/$NAME-q8_0.gguf"
   ;;
 *)

@@ -111,11 +111,9 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
     for q in QUANTS:
         e = exports[q]
         v = e.get("verify", {}) or {}
-        size = (
-            (out / f"{name}-{q}.gguf").stat().st_size / 1e6
-            if (out / f"{name}-{q}.gguf").is_file()
-            else 0
-        )
+        path = out / f"{name}-{q}.gguf"
+        # A GPU run brings back only the q8_0 file: the others' sizes come from their export.
+        size = (path.stat().st_size if path.is_file() else e.get("size_bytes", 0)) / 1e6
         lines.append(
             f"| {name}-{q}.gguf | {size:.1f} | {_fmt(ppl[q])} | {_fmt(v.get('rel_l2'), '.2e')} | {_fmt(v.get('top1_agreement'), '.4f')} |"
         )

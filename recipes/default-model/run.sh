@@ -20,9 +20,10 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-CORPUS="" OUT="" PROFILE="" NAME="writer-default" THREADS=2
+CORPUS="" OUT="" PROFILE="" NAME="writer-default" THREADS=2 ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --only) ONLY=$2; shift 2 ;;
     --corpus) CORPUS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --profile) PROFILE=$2; shift 2 ;;
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$CORPUS" ] && [ -n "$OUT" ] && [ -n "$PROFILE" ] || {
-  echo "usage: run.sh --corpus DIR --out DIR --profile smoke|cpu|gpu [--name NAME] [--threads N]" >&2; exit 2; }
+  echo "usage: run.sh --corpus DIR --out DIR --profile smoke|cpu|gpu [--name NAME] [--threads N] [--only bench]" >&2; exit 2; }
 CONFIG="$HERE/$PROFILE.json"
 [ -f "$CONFIG" ] || { echo "run.sh: no profile '$PROFILE' ($CONFIG)" >&2; exit 2; }
 [ -f "$CORPUS/val.txt.xz" ] || { echo "run.sh: $CORPUS/val.txt.xz not found" >&2; exit 2; }
@@ -57,14 +58,34 @@ if [ "$PROFILE" = smoke ]; then
   xz -dc "${TRAIN_DATA[0]}" | head -c 400000 > "$OUT/slice/train.txt" || true
   TRAIN_DATA=("$OUT/slice/train.txt")
   EVAL_WINDOWS=6 PASSAGE_CHARS=600 BENCH_LIMIT=(--max-requests 20)
+elif [ "$PROFILE" = gpu ]; then
+  # The device's minutes go to training: a short bench there, and the full one
+  # here afterwards, on the returned file (run.sh --only bench).
+  PASSAGE_CHARS=1000 BENCH_LIMIT=(--max-requests 60)
 fi
+[ "$ONLY" = bench ] && PASSAGE_CHARS=3000 BENCH_LIMIT=()
 
+if [ "$ONLY" != bench ]; then
 step "1/5 train ($PROFILE)"
 "$PY" -m finetune.cli train --config "$CONFIG" --data "${TRAIN_DATA[@]}" \
   --val-data "$CORPUS/val.txt.xz" --out "$OUT/train" --cache-dir "$OUT/token-cache" \
   --name "$NAME" --resume
 
 step "2/5 export f32, q8_0, q4_k_m (each verified)"
+for q in f32 q8_0 q4_k_m; do
+  "$PY" -m finetune.cli export "$OUT/train/model" --out "$OUT/$NAME-$q.gguf" --quant "$q" \
+    --name "$NAME" --license "MIT (weights); trained on public-domain text" --json > "$OUT/results/export-$q.json"
+done
+
+step "3/5 eval on val by the protocol ($EVAL_WINDOWS windows x 512 tokens, spread evenly)"
+# All cores: perplexity is not a latency figure.
+for q in f32 q8_0 q4_k_m; do
+  "$PY" -m finetune.cli eval "$OUT/$NAME-$q.gguf" --text "$CORPUS/val.txt.xz" --windows "$EVAL_WINDOWS" \
+    --window-tokens 512 --json > "$OUT/results/eval-$q.json"
+done
+fi
+
+step "4/5 writer-bench latency and ksr (q8_0, $THREADS threads, val passage)"
 VAL_PASSAGE="$OUT/results/val-passage.txt"
 "$PY" - "$CORPUS/val.txt.xz" "$VAL_PASSAGE" "$PASSAGE_CHARS" <<'PYEOF'
 import lzma, sys
@@ -75,18 +96,6 @@ mid = text.find("\n\n", len(text) // 2) + 2
 end = text.rfind("\n\n", mid, mid + n)
 open(sys.argv[2], "w", encoding="utf-8").write(text[mid:end if end > mid else mid + n])
 PYEOF
-for q in f32 q8_0 q4_k_m; do
-  "$PY" -m finetune.cli export "$OUT/train/model" --out "$OUT/$NAME-$q.gguf" --quant "$q" \
-    --name "$NAME" --license "MIT (weights); trained on public-domain text" --json > "$OUT/results/export-$q.json"
-done
-
-step "3/5 eval on val by the protocol ($EVAL_WINDOWS windows x 512 tokens, spread evenly)"
-for q in f32 q8_0 q4_k_m; do
-  "$PY" -m finetune.cli eval "$OUT/$NAME-$q.gguf" --text "$CORPUS/val.txt.xz" --windows "$EVAL_WINDOWS" --window-tokens 512 \
-    --threads "$THREADS" --json > "$OUT/results/eval-$q.json"
-done
-
-step "4/5 writer-bench latency and ksr (q8_0, $THREADS threads, val passage)"
 "$PY" -m writer_app.bench latency --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \
   --n-ctx 512 --json "${BENCH_LIMIT[@]}" > "$OUT/results/latency.json"
 "$PY" -m writer_app.bench ksr --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \
