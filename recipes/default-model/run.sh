@@ -39,10 +39,11 @@ CONFIG="$HERE/$PROFILE.json"
 [ -f "$CORPUS/val.txt.xz" ] || { echo "run.sh: $CORPUS/val.txt.xz not found" >&2; exit 2; }
 ls "$CORPUS"/train-*.txt.xz >/dev/null 2>&1 || { echo "run.sh: no $CORPUS/train-*.txt.xz" >&2; exit 2; }
 
-# OpenMP threads that wait passively instead of spinning: on a small, busy
-# machine spinning threads steal the time slices their partners need (measured
-# here: 181 -> 430-570 training tokens/s on 2 shared cores).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# Training: OpenMP threads that wait passively instead of spinning. On a small,
+# busy machine spinning threads steal the time slices their partners need
+# (measured here: 181 -> 430-670 training tokens/s on 2 shared cores). Only
+# for training: llama.cpp's many short graph nodes per token want the default.
+TRAIN_OMP=${OMP_WAIT_POLICY:-PASSIVE}
 PY=${PYTHON:-python}
 [ -x "$ROOT/.venv/bin/python" ] && PY="$ROOT/.venv/bin/python"
 mkdir -p "$OUT/results"
@@ -67,7 +68,7 @@ fi
 
 if [ "$ONLY" != bench ]; then
 step "1/5 train ($PROFILE)"
-"$PY" -m finetune.cli train --config "$CONFIG" --data "${TRAIN_DATA[@]}" \
+OMP_WAIT_POLICY=$TRAIN_OMP "$PY" -m finetune.cli train --config "$CONFIG" --data "${TRAIN_DATA[@]}" \
   --val-data "$CORPUS/val.txt.xz" --out "$OUT/train" --cache-dir "$OUT/token-cache" \
   --name "$NAME" --resume
 

@@ -12,7 +12,11 @@ Threads: llama.cpp's CPU threads meet at a barrier after every graph node and
 (OpenMP build) spin while they wait. When the cores are busy with other work,
 a waiting thread burns the time slice its partner needs: on a 2-core machine
 under load, 2 threads measured ~10x slower than 1, and OMP_WAIT_POLICY=PASSIVE
-(set before llama_cpp is imported) recovered most of it.
+(set before llama_cpp is imported) recovered most of it. On an idle machine
+the opposite holds: with the bundled model on 2 threads, PASSIVE made a
+suggestion 5x slower (p50 147 ms against 30 ms), because a decode of one token
+is many short graph nodes, each ending in a sleep and a wake-up. So the engine
+leaves OpenMP's own default (spin a while, then sleep) unless the user sets it.
 """
 
 from __future__ import annotations
@@ -75,10 +79,6 @@ def physical_cores() -> int:
 
 
 def _llama_cpp():
-    # Passive waiting (see the module docstring): a desktop app shares its cores
-    # with the UI thread and everything else the writer runs. Set before the
-    # first import, because OpenMP reads it once; a user's own setting wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import llama_cpp
     except ImportError as exc:  # a broken install, not a user error, but say so plainly
