@@ -50,7 +50,6 @@ prepare)
    done)
   tar -C "$STAGE" -cJf "$KIT/llama_cpp.tar.xz" llama_cpp
   rm -rf "$STAGE"
-  grep -qx '/.carry/' "$ROOT/.git/info/exclude" 2>/dev/null || echo '/.carry/' >> "$ROOT/.git/info/exclude"
   du -sh "$KIT"
   echo "The working tree travels too: keep tree + .carry under 64 MiB (move resources/models/*.gguf aside for the call if needed)." >&2
   ;;
