@@ -30,7 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="writer-finetune", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="writer-finetune",
+        description="Turn a corpus of books into the GGUF model the writing app runs.",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
