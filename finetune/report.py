@@ -18,7 +18,7 @@ class Progress:
     """A one-line progress bar on stderr: step, loss, tokens/s, MFU and ETA."""
 
     def __init__(self, enabled: bool = True):
-        self.enabled = enabled and True
+        self.enabled = enabled
         self.tty = sys.stderr.isatty()
 
     def update(

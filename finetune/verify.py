@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from finetune.errors import CheckpointError, FinetuneError
-from finetune.llama_scoring import LlamaScorer, default_threads, next_token_nll
+from finetune.llama_scoring import LlamaScorer, next_token_nll
 
 # Built-in text for export's check: ordinary prose with punctuation and digits.
 DEFAULT_TEXT = (
@@ -83,14 +83,13 @@ def verify_gguf(
     if len(chunks) > 1 and len(chunks[-1]) < 2:  # a lone last token has nothing to score
         chunks.pop()
 
-    threads = n_threads or default_threads()
     model = _load_torch_model(checkpoint_dir, allow_pickle)
     sq_err = sq_ref = 0.0
     agree = positions = 0
     nll_torch = nll_gguf = 0.0
     scored = 0
     # A context just as long as the longest chunk: less KV cache to allocate.
-    with LlamaScorer(gguf_path, max(len(c) for c in chunks), n_threads=threads) as scorer:
+    with LlamaScorer(gguf_path, max(len(c) for c in chunks), n_threads=n_threads) as scorer:
         for chunk in chunks:
             with torch.no_grad():
                 ref = model(torch.tensor([chunk])).logits[0].numpy()
