@@ -180,7 +180,7 @@ def clean_document(text: str, stats: CleanStats) -> str:
 
 def split_documents(text: str) -> list[str]:
     """Split a file on lines holding only <|endoftext|> (the corpus's book separator)."""
-    return [doc for doc in re.split(r"^\s*<\|endoftext\|>\s*$", text, flags=re.M)]
+    return re.split(r"^\s*<\|endoftext\|>\s*$", text, flags=re.M)
 
 
 def load_documents(specs: Iterable[str | Path]) -> tuple[list[str], CleanStats]:
