@@ -65,12 +65,18 @@ def new_model(spec: str, dropout: float = 0.0):
 
 
 def load_base(base: str, allow_pickle: bool = False):
-    """Load the starting checkpoint: a local save_pretrained dir or a hub id such as `gpt2`.
+    """Load the starting checkpoint: a GPT-2 GGUF file, `default` (the bundled model),
+    a local save_pretrained dir or a hub id such as `gpt2`.
 
-    Raises CheckpointError when the dir is not a GPT-2, or when a hub id cannot
-    be fetched (no internet).
+    Raises CheckpointError when the file or dir is not a GPT-2, or when a hub id
+    cannot be fetched (no internet).
     """
     from transformers import GPT2LMHeadModel
+
+    from finetune.gguf_import import is_gguf_base, load_gguf_model
+
+    if is_gguf_base(base):
+        return load_gguf_model(base)
 
     path = Path(base)
     if path.exists():

@@ -66,7 +66,7 @@ class TrainConfig:
     max_steps: int | None = None
     max_minutes: float | None = None
     epochs: float | None = None
-    dtype: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU
+    dtype: str = "auto"  # auto: bf16 on CUDA; on a CPU, bf16 where a probe finds it faster
     compile: bool = False
     seed: int = 1337
     device: str = "auto"
@@ -111,7 +111,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--cache-dir", help="token cache (default: the user cache dir)")
     m = p.add_argument_group("model")
     src = m.add_mutually_exclusive_group()
-    src.add_argument("--base", help="hub id (e.g. gpt2) or local checkpoint dir to fine-tune")
+    src.add_argument(
+        "--base",
+        help="what to fine-tune: default (the bundled model), a GPT-2 .gguf file, "
+        "a local checkpoint dir or a hub id (e.g. gpt2)",
+    )
     src.add_argument(
         "--init",
         help="train from scratch: tiny, mini, small or n_layer=..,n_embd=..,n_head=..,n_ctx=..",
@@ -255,15 +259,10 @@ def _peak_flops(device) -> float | None:
     return next((tf * 1e12 for key, tf in PEAK_TFLOPS.items() if key in name), None)
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    import torch
-
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _start_words(config: dict) -> str:
+    if config.get("base"):
+        return f"--base {config['base']}"
+    return f"--init {config.get('init')}"
 
 
 class _Metrics:
@@ -297,14 +296,23 @@ def train(cfg: TrainConfig) -> dict:
     """Train, keep the best checkpoint, then save, export and write the model card.
 
     Returns a summary dict (also written to OUT/training_summary.json).
-    Raises FinetuneError subclasses for bad input.
+    Raises FinetuneError subclasses for bad input, and for a run that goes
+    wrong (NaN loss, a failed write), keeping the last good checkpoint.
     """
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _train(cfg)
+    finally:  # the loop traps Ctrl+C to save first; give the caller its handlers back
+        _restore(handlers)
+
+
+def _train(cfg: TrainConfig) -> dict:
     import numpy as np
     import torch
     import torch.nn.functional as F
     import transformers
 
-    from finetune import model_setup, report
+    from finetune import checkpoint, model_setup, report
     from finetune.tokenizer import load_tokenizer
     from finetune.tokens import prepare_tokens
 
@@ -337,7 +345,6 @@ def train(cfg: TrainConfig) -> dict:
         torch.backends.cudnn.allow_tf32 = True
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    use_bf16 = cfg.dtype == "bf16" or (cfg.dtype == "auto" and device.type == "cuda")
 
     # ---- data
     tokenizer = load_tokenizer(Path(cfg.base) if cfg.base and Path(cfg.base).is_dir() else None)
@@ -365,6 +372,7 @@ def train(cfg: TrainConfig) -> dict:
         raise FinetuneError(
             f"--block-size {cfg.block_size} exceeds the model's context ({model.config.n_positions})"
         )
+    use_bf16 = _use_bf16(cfg.dtype, device, model.config.n_embd, master)
     model.to(device)
     raw_model = model
     optimizer = make_optimizer(model, cfg, device)
@@ -389,21 +397,45 @@ def train(cfg: TrainConfig) -> dict:
         "total_steps": total_steps,
     }
     ckpt_dir = out / "checkpoint"
-    if cfg.resume and (ckpt_dir / "state.pt").is_file():
-        # Our own file, written by this function: it holds optimizer state and
-        # RNG states, which weights_only=True cannot read.
-        saved = torch.load(ckpt_dir / "state.pt", map_location=device, weights_only=False)
-        raw_model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
+    if cfg.resume and (ckpt_dir / checkpoint.STATE_FILE).is_file():
+        saved = checkpoint.load_state(ckpt_dir, device)
+        try:
+            raw_model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            was = saved.get("config", {}) if isinstance(saved, dict) else {}
+            raise FinetuneError(
+                f"the checkpoint in {ckpt_dir} is of another model "
+                f"(it was started with {_start_words(was)}, this run with {_start_words(asdict(cfg))}); "
+                f"resume with the same settings, or give another --out"
+            ) from exc
+        bad = checkpoint.non_finite(raw_model)
+        if bad:
+            raise FinetuneError(
+                f"the checkpoint in {ckpt_dir} holds NaN or inf weights ({bad[0]}, ...); "
+                "it cannot be continued. Move it aside and start again"
+            )
         torch.set_rng_state(saved["rng_cpu"])
         if device.type == "cuda" and saved.get("rng_cuda") is not None:
             torch.cuda.set_rng_state(saved["rng_cuda"])
         state.update(saved["state"])
-        total_steps = state["total_steps"]
+        saved_total = state["total_steps"]
         fitted = saved.get("fitted", fitted)
+        # A new --max-steps (or --epochs) on the command line wins over the saved
+        # schedule; the cosine then decays to the new end.
+        if not fitted and total_steps is not None and cfg.max_steps is not None:
+            total_steps = max(cfg.max_steps, state["step"])
+        else:
+            total_steps = saved_total
         if master:
+            changed = (
+                f"; --max-steps {total_steps} replaces the saved {saved_total}"
+                if total_steps != saved_total
+                else ""
+            )
             print(
-                f"resumed from step {state['step']} ({state['tokens']:,} tokens)", file=sys.stderr
+                f"resumed from step {state['step']} ({state['tokens']:,} tokens){changed}",
+                file=sys.stderr,
             )
     elif cfg.resume and master:
         print(f"--resume: no checkpoint in {ckpt_dir}; starting fresh", file=sys.stderr)
@@ -461,8 +493,13 @@ def train(cfg: TrainConfig) -> dict:
     def save_checkpoint() -> None:
         if not master:
             return
-        ckpt_dir.mkdir(exist_ok=True)
-        _atomic_torch_save(
+        bad = checkpoint.non_finite(raw_model)
+        if bad:  # never replace a good checkpoint with a broken one
+            raise FinetuneError(
+                f"the weights became NaN or inf by step {state['step']} ({bad[0]}, ...); "
+                f"the last good checkpoint is kept in {ckpt_dir}. Lower --lr, or check the data"
+            )
+        checkpoint.save_state(
             {
                 "model": raw_model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -472,12 +509,12 @@ def train(cfg: TrainConfig) -> dict:
                 "fitted": fitted,
                 "config": asdict(cfg),
             },
-            ckpt_dir / "state.pt",
+            ckpt_dir,
         )
 
     def save_best() -> None:
         if master:
-            raw_model.save_pretrained(out / "best", safe_serialization=True)
+            checkpoint.save_pretrained_atomic(raw_model, out / "best")
 
     stop = {"signal": None}
 
@@ -555,6 +592,12 @@ def train(cfg: TrainConfig) -> dict:
             tok_s = tokens_log / max(now - t_log, 1e-9)
             mfu = tok_s * flops_tok / peak if peak else None
             loss_sum = loss_acc.item()
+            if not math.isfinite(loss_sum):
+                progress.close()
+                raise FinetuneError(
+                    f"the training loss became {loss_sum} at step {state['step']}; the last good "
+                    f"checkpoint is kept in {ckpt_dir}. Lower --lr, or check the data"
+                )
             metrics.log(
                 step=state["step"],
                 tokens=state["tokens"],
@@ -570,6 +613,12 @@ def train(cfg: TrainConfig) -> dict:
         last = state["step"] >= total_steps
         if state["step"] % cfg.eval_every == 0 or last:
             val_loss = evaluate() if master else 0.0
+            if master and not math.isfinite(val_loss):
+                progress.close()
+                raise FinetuneError(
+                    f"the validation loss became {val_loss} at step {state['step']}; the last good "
+                    f"checkpoint is kept in {ckpt_dir}. Lower --lr, or check the data"
+                )
             if master:
                 improved = val_loss < state["best_val"]
                 metrics.log(
@@ -627,6 +676,28 @@ def train(cfg: TrainConfig) -> dict:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return summary
+
+
+def _use_bf16(dtype: str, device, width: int, master: bool) -> bool:
+    """bf16 autocast or not: as asked, or for `auto`, always on CUDA and by a probe on a CPU."""
+    if dtype != "auto":
+        return dtype == "bf16"
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    from finetune.precision import choose_cpu_dtype
+
+    choice = choose_cpu_dtype(width)
+    if master:
+        figures = (
+            f" (fp32 {choice.fp32_gflops:.0f}, bf16 {choice.bf16_gflops:.0f} GFLOP/s"
+            f"{', cached' if choice.cached else ''})"
+            if choice.fp32_gflops
+            else ""
+        )
+        print(f"--dtype auto: {choice.dtype}: {choice.reason}{figures}", file=sys.stderr)
+    return choice.dtype == "bf16"
 
 
 def _agree(value: float, world: int) -> float:

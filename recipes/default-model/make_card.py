@@ -15,6 +15,8 @@ PROFILE_WORDS = {
     "smoke": "the `smoke` profile (a tiny end-to-end check, not a usable model)",
     "cpu": "the `cpu` profile, trained on a 2-core CPU: the CPU-trained default",
     "gpu": "the `gpu` profile, trained on one GPU",
+    "cpu-bf16": "the `cpu-bf16` profile, trained on a 2-core CPU with bf16",
+    "continue": "a `continue` round (training continued from the previous default on a 2-core CPU)",
 }
 
 
@@ -137,12 +139,41 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "`writer-bench ksr --model MODEL --text PASSAGE --json`.",
         "",
     ]
+    lines += lineage_table(load_list(out / "lineage.json"))
     samples = summary.get("samples") or []
     if samples:
         lines += ["## Sample continuations", "", "(PyTorch, top-k 40, temperature 0.8)", ""]
         for s in samples:
             lines += [f"> **{s['prompt']}**{s['continuation']}", ""]
     return "\n".join(lines)
+
+
+def load_list(path: Path) -> list:
+    data = json.loads(path.read_text()) if path.is_file() else []
+    return data if isinstance(data, list) else []
+
+
+def lineage_table(rows: list[dict]) -> list[str]:
+    """One row per training round (recipes/default-model/lineage.py writes them)."""
+    if not rows:
+        return []
+    lines = [
+        "## Lineage",
+        "",
+        "Each round continued from the model before it (`run.sh --profile continue --from FILE`), "
+        "and was shipped only if val perplexity (the protocol above, q8_0) fell.",
+        "",
+        "| round | start | CPU (flags) | dtype | minutes | tokens | val ppl before | val ppl after |",
+        "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for i, r in enumerate(rows, 1):
+        flags = ", ".join(r.get("cpu_flags") or []) or "none"
+        lines.append(
+            f"| {i} | {r.get('start')} | {r.get('cpu')} ({flags}) | {r.get('dtype')} | "
+            f"{_fmt(r.get('minutes'), '.1f')} | {r.get('tokens') or 0:,} | "
+            f"{_fmt(r.get('val_ppl_before'))} | {_fmt(r.get('val_ppl_after'))} |"
+        )
+    return [*lines, ""]
 
 
 def _get(d: dict, key: str, stat: str):

@@ -7,6 +7,19 @@
 #   smoke  the whole path at a tiny size on a small slice of the corpus, minutes on a CPU
 #   cpu    sized for a 2-core machine: about 95 minutes of training
 #   gpu    sized for one H100: at most 8 minutes of wall time, tokenizing and export included
+#   cpu-bf16  the cpu profile at 8 layers, bf16 and compiled, for CPUs with AVX-512 bf16 or AMX
+#   continue  a round that continues a model: use with --from (below)
+#
+# Continuing the shipped model instead of starting from scratch:
+#
+#   bash recipes/default-model/run.sh --corpus ../shared/corpus --out runs/round2 \
+#       --profile continue --from resources/models/writer-default-q8_0.gguf [--ship]
+#
+# --from FILE.gguf trains from that model (writer-finetune train --base FILE),
+# scores FILE by the same protocol first, and writes results/round.json with
+# the perplexity before and after. --ship then copies the new q8_0 file, its
+# card, loss curve and lineage into resources/models/ -- only if val perplexity
+# improved; otherwise it ships nothing and says so.
 #
 # --corpus holds train-*.txt.xz and val.txt.xz (see the corpus README). val is
 # never trained on: it only scores the model. Everything is written under --out:
@@ -20,7 +33,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-CORPUS="" OUT="" PROFILE="" NAME="writer-default" THREADS=2 ONLY=""
+CORPUS="" OUT="" PROFILE="" NAME="writer-default" THREADS=2 ONLY="" FROM="" SHIP=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) ONLY=$2; shift 2 ;;
@@ -29,15 +42,24 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=$2; shift 2 ;;
     --name) NAME=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
+    --from) FROM=$2; shift 2 ;;
+    --ship) SHIP=1; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [ -n "$CORPUS" ] && [ -n "$OUT" ] && [ -n "$PROFILE" ] || {
-  echo "usage: run.sh --corpus DIR --out DIR --profile smoke|cpu|gpu [--name NAME] [--threads N] [--only bench]" >&2; exit 2; }
+  echo "usage: run.sh --corpus DIR --out DIR --profile smoke|cpu|cpu-bf16|gpu|continue [--from FILE.gguf [--ship]] [--name NAME] [--threads N] [--only bench]" >&2; exit 2; }
 CONFIG="$HERE/$PROFILE.json"
 [ -f "$CONFIG" ] || { echo "run.sh: no profile '$PROFILE' ($CONFIG)" >&2; exit 2; }
 [ -f "$CORPUS/val.txt.xz" ] || { echo "run.sh: $CORPUS/val.txt.xz not found" >&2; exit 2; }
 ls "$CORPUS"/train-*.txt.xz >/dev/null 2>&1 || { echo "run.sh: no $CORPUS/train-*.txt.xz" >&2; exit 2; }
+if [ -n "$FROM" ]; then
+  [ -f "$FROM" ] || { echo "run.sh: --from $FROM: no such file" >&2; exit 2; }
+  FROM=$(cd "$(dirname "$FROM")" && pwd)/$(basename "$FROM")
+elif [ "$PROFILE" = continue ]; then
+  echo "run.sh: the continue profile needs --from FILE.gguf (the model to continue)" >&2; exit 2
+fi
+[ -z "$SHIP" ] || [ -n "$FROM" ] || { echo "run.sh: --ship needs --from (it ships only an improvement)" >&2; exit 2; }
 
 # Training: OpenMP threads that wait passively instead of spinning. On a small,
 # busy machine spinning threads steal the time slices their partners need
@@ -67,10 +89,19 @@ fi
 [ "$ONLY" = bench ] && PASSAGE_CHARS=3000 BENCH_LIMIT=()
 
 if [ "$ONLY" != bench ]; then
-step "1/5 train ($PROFILE)"
-OMP_WAIT_POLICY=$TRAIN_OMP "$PY" -m finetune.cli train --config "$CONFIG" --data "${TRAIN_DATA[@]}" \
+START=()
+if [ -n "$FROM" ]; then
+  START=(--base "$FROM")
+  if [ ! -f "$OUT/results/eval-start.json" ]; then
+    step "0/5 eval the start file by the protocol ($EVAL_WINDOWS windows x 512 tokens)"
+    "$PY" -m finetune.cli eval "$FROM" --text "$CORPUS/val.txt.xz" --windows "$EVAL_WINDOWS" \
+      --window-tokens 512 --json > "$OUT/results/eval-start.json"
+  fi
+fi
+step "1/5 train ($PROFILE${FROM:+, from $FROM})"
+OMP_WAIT_POLICY=$TRAIN_OMP nice -n 5 "$PY" -m finetune.cli train --config "$CONFIG" --data "${TRAIN_DATA[@]}" \
   --val-data "$CORPUS/val.txt.xz" --out "$OUT/train" --cache-dir "$OUT/token-cache" \
-  --name "$NAME" --resume
+  --name "$NAME" --resume "${START[@]}"
 
 step "2/5 export f32, q8_0, q4_k_m (each verified)"
 for q in f32 q8_0 q4_k_m; do
@@ -84,6 +115,10 @@ for q in f32 q8_0 q4_k_m; do
   "$PY" -m finetune.cli eval "$OUT/$NAME-$q.gguf" --text "$CORPUS/val.txt.xz" --windows "$EVAL_WINDOWS" \
     --window-tokens 512 --json > "$OUT/results/eval-$q.json"
 done
+if [ -n "$FROM" ]; then
+  # This round's row of the lineage: start file, CPU, dtype, minutes, tokens, ppl before/after.
+  "$PY" "$HERE/lineage.py" round --out "$OUT" --from "$FROM"
+fi
 fi
 
 step "4/5 writer-bench latency and ksr (q8_0, $THREADS threads, val passage)"
@@ -104,4 +139,8 @@ PYEOF
 
 step "5/5 MODEL_CARD.md"
 "$PY" "$HERE/make_card.py" --out "$OUT" --name "$NAME" --profile "$PROFILE" --corpus "$CORPUS"
+if [ -n "$SHIP" ]; then
+  step "6/6 ship to resources/models if val perplexity improved"
+  "$PY" "$HERE/lineage.py" ship --out "$OUT" --name "$NAME" --to "$ROOT/resources/models"
+fi
 step "done: $OUT/MODEL_CARD.md"

@@ -201,6 +201,7 @@ def _tiny_config(books: Path, val: Path, out: Path, cache: Path, **overrides) ->
         eval_windows=2,
         log_every=1,
         threads=1,
+        dtype="fp32",
         export=False,
         samples=False,
     )

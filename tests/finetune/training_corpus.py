@@ -45,6 +45,7 @@ def tiny_args(books: Path, val: Path, out: Path, cache: Path, *extra: str) -> li
         "--eval-windows", "4",
         "--log-every", "1",
         "--threads", "1",
+        "--dtype", "fp32",  # the same on every CPU (auto would probe this one)
         "--no-samples",
         *extra,
     ]  # fmt: skip
