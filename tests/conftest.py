@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 TINY_SHAPE = {"n_layer": 2, "n_embd": 64, "n_head": 2, "n_positions": 256}
+SLOW_SHAPE = {"n_layer": 6, "n_embd": 512, "n_head": 8, "n_positions": 512}
 
 
 def tiny_gpt2_config(**overrides):
@@ -170,3 +171,15 @@ def trained_gguf_f32(trained_checkpoint, tmp_path_factory) -> Path:
 def tiny_gguf_f32(tiny_checkpoint, tmp_path_factory) -> Path:
     """tiny_checkpoint (random weights) exported to f32."""
     return _export(tiny_checkpoint, tmp_path_factory.mktemp("tiny_gguf_f32"), "f32")
+
+
+@pytest.fixture(scope="session")
+def slow_gguf(tmp_path_factory) -> Path:
+    """A random GPT-2 big enough that a suggestion takes real time (~100 ms+), as q8_0."""
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    torch.manual_seed(1)
+    model = GPT2LMHeadModel(tiny_gpt2_config(**SLOW_SHAPE))
+    folder = save_checkpoint(model, tmp_path_factory.mktemp("slow_checkpoint"))
+    return _export(folder, tmp_path_factory.mktemp("slow_gguf"), "q8_0")

@@ -1,8 +1,11 @@
 """writer-bench: the app's engine driven by a simulated writer; prints one JSON object.
 
     writer-bench latency --model M.gguf --text story.txt [--threads N] [--n-ctx 512]
-                         [--baseline transformers --checkpoint DIR] [--max-requests N] [--json]
-    writer-bench ksr --model M.gguf --text story.txt [--json]
+                         [--baseline transformers --checkpoint DIR] [--max-requests N]
+                         [--process in|child|both] [--json]
+    writer-bench ksr --model M.gguf --text story.txt [--confidence C] [--no-cache] [--fast] [--json]
+    writer-bench ppl --model M.gguf --text book.txt [--no-cache] [--json]       (bench_quality.py)
+    writer-bench quality --model M.gguf --text story.txt [--fast] [--json]      (bench_quality.py)
 
 latency: the writer types the text; at each pause after a word, the app would
 ask for a suggestion unless the one shown still agrees with what was typed
@@ -10,12 +13,21 @@ since (type-through). Each request goes through Engine.suggest, as in the app.
 With --baseline transformers the same prompts (same token ids) also go
 through PyTorch fp32 `generate` on the CPU the notebook's way: the full prompt
 every time, greedy, the same number of new tokens.
+With --process child the requests go to an engine process, as in the app
+(engine/client.py), so the boundary's cost is measured; --process both runs
+the same text through the engine process, then in-process, and reports the
+difference and the boundary's own cost per request (round trip minus the
+engine's time), with the memory of both processes.
 
 ksr: keystroke-savings rate. The writer types the text character by
 character; whenever no live suggestion agrees with the typed text a request
 is made; a suggestion equal to the upcoming text is taken with Tab (one
 keystroke), else its first k whole words, if they match, with Ctrl+Right k
 times. ksr = 1 - keystrokes / characters, for Tab only and for Tab + words.
+The document is what the writer has typed so far (it feeds the document
+cache). Also reported, for Tab + words: shown (requests that gave a
+suggestion), acceptance_rate (accepted / shown), words_shown,
+words_accepted and mean_accepted_chars (characters per acceptance).
 
 Progress goes to stderr, the JSON to stdout (pretty; one line with --json).
 """
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import os
 import re
 import statistics
@@ -34,6 +47,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from writer_app.engine import Engine, EngineConfig, EngineError, type_through
+from writer_app.engine.client import RemoteEngine
+from writer_app.engine.host import rss_mb
 
 WORD_WITH_SPACE = re.compile(r"\s*\S+")
 
@@ -50,12 +65,35 @@ class KsrCount:
     chars: int = 0
     keystrokes: int = 0
     suggestions: int = 0  # requests made
+    shown: int = 0  # requests that gave a suggestion (not None, not empty)
     accepted: int = 0  # suggestions taken (Tab, or Ctrl+Right for some of their words)
+    words_shown: int = 0  # words in the suggestions shown
+    words_accepted: int = 0  # words taken with Tab or Ctrl+Right
+    chars_accepted: int = 0  # characters taken with Tab or Ctrl+Right
 
     @property
     def ksr(self) -> float:
         """1 - keystrokes/chars: the share of keystrokes the suggestions saved."""
         return 1.0 - self.keystrokes / self.chars if self.chars else 0.0
+
+    @property
+    def acceptance_rate(self) -> float:
+        """accepted / shown: the share of suggestions shown that the writer took, wholly or in part."""
+        return self.accepted / self.shown if self.shown else 0.0
+
+    @property
+    def mean_accepted_chars(self) -> float:
+        """Characters taken per accepted suggestion."""
+        return self.chars_accepted / self.accepted if self.accepted else 0.0
+
+    def summary(self) -> dict:
+        """Return the counts and the rates, rounded, as a JSON-ready dict."""
+        return {
+            **asdict(self),
+            "ksr": round(self.ksr, 4),
+            "acceptance_rate": round(self.acceptance_rate, 4),
+            "mean_accepted_chars": round(self.mean_accepted_chars, 2),
+        }
 
 
 def matching_words(suggestion: str, upcoming: str) -> tuple[int, int]:
@@ -82,7 +120,8 @@ def simulate_writer(text: str, suggest: SuggestFn, *, word_accept: bool) -> KsrC
     suggestion that equals the upcoming text; with `word_accept`, Ctrl+Right
     takes each matching whole word (k presses for k words). A suggestion stays
     live while typed characters agree with it (type-through); a new request is
-    made whenever none is live. `accepted` counts suggestions taken, wholly or in part.
+    made whenever none is live. `accepted` counts suggestions taken, wholly or in part;
+    `shown` the requests that gave one, and `words_shown` their words.
     """
     count = KsrCount(chars=len(text))
     i = 0
@@ -92,10 +131,15 @@ def simulate_writer(text: str, suggest: SuggestFn, *, word_accept: bool) -> KsrC
         if not live:
             live, taken = suggest(text[:i], text[i:]), False
             count.suggestions += 1
+            if live:
+                count.shown += 1
+                count.words_shown += len(WORD_WITH_SPACE.findall(live))
         upcoming = text[i:]
         if live and upcoming.startswith(live):
             count.keystrokes += 1  # Tab
             count.accepted += 0 if taken else 1
+            count.words_accepted += len(WORD_WITH_SPACE.findall(live))
+            count.chars_accepted += len(live)
             i += len(live)
             live = None
             continue
@@ -104,6 +148,8 @@ def simulate_writer(text: str, suggest: SuggestFn, *, word_accept: bool) -> KsrC
             if k:
                 count.keystrokes += k  # Ctrl+Right, k times
                 count.accepted += 0 if taken else 1
+                count.words_accepted += k
+                count.chars_accepted += length
                 taken = True
                 i += length
                 live = live[length:]  # the rest stays shown but disagrees: typing kills it
@@ -132,17 +178,25 @@ def stop_once_diverged(upcoming: str) -> Callable[[str], bool]:
     return stop
 
 
-def engine_suggest_fn(engine: Engine, memo: dict[int, str | None] | None = None) -> SuggestFn:
-    """Return a SuggestFn calling engine.suggest, stopping once the suggestion diverges.
+def engine_suggest_fn(
+    engine: Engine, memo: dict[int, str | None] | None = None, *, fast: bool = False
+) -> SuggestFn:
+    """Return a SuggestFn calling engine.suggest as the app does: the document is
+    what the writer has typed so far (Engine.set_document), the cursor at its end.
 
-    Results are remembered by cursor position in `memo`: the Tab-only and the
-    Tab + words runs type the same text, so they share most requests.
+    With `fast`, generation stops once the suggestion disagrees with the text
+    (stop_once_diverged): the same keystrokes, shown and accepted counts, but
+    words_shown then counts only the words generated. Results are remembered by
+    cursor position in `memo`: the Tab-only and the Tab + words runs type the
+    same text, so they share most requests.
     """
     memo = {} if memo is None else memo
 
     def suggest(before: str, upcoming: str) -> str | None:
         if len(before) not in memo:
-            s = engine.suggest(before, stop_when=stop_once_diverged(upcoming))
+            engine.set_document(before)
+            stop = stop_once_diverged(upcoming) if fast else None
+            s = engine.suggest(before, stop_when=stop)
             memo[len(before)] = s.text if s is not None else None
         return memo[len(before)]
 
@@ -181,19 +235,19 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(pct(50), 2), "p95": round(pct(95), 2), "max": round(ordered[-1], 2)}
 
 
-def rss_mb() -> float:
-    """Return this process's resident memory in MB (current on Linux, else peak)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+def ksr_figures(tab, word) -> dict:
+    """The keystroke-savings and acceptance figures of a Tab-only and a Tab+Ctrl+Right run."""
+    return {
+        "ksr_tab": round(tab.ksr, 4),
+        "ksr_word": round(word.ksr, 4),
+        "suggestions": word.suggestions,
+        "shown": word.shown,
+        "accepted": word.accepted,
+        "acceptance_rate": round(word.acceptance_rate, 4),
+        "words_shown": word.words_shown,
+        "words_accepted": word.words_accepted,
+        "mean_accepted_chars": round(word.mean_accepted_chars, 2),
+    }
 
 
 def run_latency(
@@ -207,6 +261,8 @@ def run_latency(
     """
     points = _spread(pause_points(text), max_requests)
     records = []
+    # The document cache learns from what the writer typed (in-process engines).
+    sync_document = getattr(engine, "set_document", None)
     shown: str | None = None
     shown_at = 0
     for n, pos in enumerate(points):
@@ -214,6 +270,8 @@ def run_latency(
             rest = type_through(shown, text[shown_at:pos])
             if rest:  # the shown suggestion still agrees: the app makes no request
                 continue
+        if sync_document is not None:  # the app reports edits as they happen, not timed here
+            sync_document(text[:pos])
         t0 = time.perf_counter()
         s = engine.suggest(text[:pos])
         ms = (time.perf_counter() - t0) * 1000
@@ -310,7 +368,11 @@ def latency_report(args: argparse.Namespace) -> dict:
                 statistics.mean([r["generated_tokens"] for r in records]), 2
             ),
             "rss_mb": rss_mb(),
+            "process": args.process,
         }
+        if isinstance(engine, RemoteEngine):
+            report["boundary_ms"] = percentiles(engine.boundary_ms)
+            report["engine_rss_mb"] = engine.process_rss_mb()
         if args.baseline == "transformers":
             subset = _spread(records, args.baseline_requests)
             base = run_baseline(Path(args.checkpoint), subset, engine.n_threads)
@@ -325,6 +387,48 @@ def latency_report(args: argparse.Namespace) -> dict:
     return report
 
 
+def boundary_report(args: argparse.Namespace) -> dict:
+    """Run the latency benchmark through an engine process, then in-process, on the same
+    text; return both reports and what the process boundary costs."""
+    # The engine process first: this process then holds no model yet, so its
+    # RSS is what the app's own process pays for the engine (the client side).
+    child = latency_report(
+        argparse.Namespace(**{**vars(args), "process": "child", "baseline": None})
+    )
+    here = latency_report(argparse.Namespace(**{**vars(args), "process": "in"}))
+
+    def diff(key: str, pct: str) -> float:
+        return round(child[key][pct] - here[key][pct], 2)
+
+    return {
+        "benchmark": "latency-boundary",
+        "model": str(args.model),
+        "threads": here["threads"],
+        "requests": here["requests"],
+        "first_token_ms_p50": {
+            "in_process": here["first_token_ms"]["p50"],
+            "engine_process": child["first_token_ms"]["p50"],
+        },
+        "suggestion_ms_p95": {
+            "in_process": here["suggestion_ms"]["p95"],
+            "engine_process": child["suggestion_ms"]["p95"],
+        },
+        "overhead_ms": {
+            "first_token_p50": diff("first_token_ms", "p50"),
+            "suggestion_p50": diff("suggestion_ms", "p50"),
+            "suggestion_p95": diff("suggestion_ms", "p95"),
+            "boundary_per_request": child["boundary_ms"],  # measured on each request
+        },
+        "rss_mb": {
+            "app_engine_in_process": here["rss_mb"],
+            "app_engine_in_child": child["rss_mb"],
+            "engine_process": child["engine_rss_mb"],
+        },
+        "in_process": here,
+        "engine_process": child,
+    }
+
+
 def ksr_report(args: argparse.Namespace) -> dict:
     """Run the KSR simulation (Tab only, then Tab + words) for parsed args; return the report."""
     text = _read_text(args.text)
@@ -333,23 +437,25 @@ def ksr_report(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         print("ksr: Tab only...", file=sys.stderr)
         memo: dict[int, str | None] = {}
-        tab = simulate_writer(text, engine_suggest_fn(engine, memo), word_accept=False)
+        fast = getattr(args, "fast", False)
+        tab = simulate_writer(text, engine_suggest_fn(engine, memo, fast=fast), word_accept=False)
         print("ksr: Tab + Ctrl+Right...", file=sys.stderr)
-        word = simulate_writer(text, engine_suggest_fn(engine, memo), word_accept=True)
+        word = simulate_writer(text, engine_suggest_fn(engine, memo, fast=fast), word_accept=True)
+        # The acceptance figures are those of the app's keys: Tab and Ctrl+Right.
         return {
             "benchmark": "ksr",
             "model": str(args.model),
             "model_name": engine.model_name,
             "backend": engine.backend,
             "threads": engine.n_threads,
+            "confidence": engine.config.confidence,
+            "document_cache": engine.config.document_cache,
             "chars": len(text),
-            "ksr_tab": round(tab.ksr, 4),
-            "ksr_word": round(word.ksr, 4),
-            "suggestions": word.suggestions,
-            "accepted": word.accepted,
-            "tab_only": asdict(tab),
-            "tab_and_words": asdict(word),
+            **ksr_figures(tab, word),
+            "tab_only": tab.summary(),
+            "tab_and_words": word.summary(),
             "engine_requests": len(memo),
+            "fast": fast,
             "seconds": round(time.perf_counter() - t0, 1),
         }
 
@@ -357,19 +463,26 @@ def ksr_report(args: argparse.Namespace) -> dict:
 # ----- CLI -------------------------------------------------------------------------------
 def _read_text(path: str) -> str:
     try:
+        if path.endswith(".xz"):
+            with lzma.open(path, "rt", encoding="utf-8") as f:
+                return f.read()
         return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, lzma.LZMAError) as exc:
         raise SystemExit(f"writer-bench: cannot read {path}: {exc}") from exc
 
 
-def _open_engine(args: argparse.Namespace) -> Engine:
+def _open_engine(args: argparse.Namespace) -> Engine | RemoteEngine:
     config = EngineConfig(
         model_path=Path(args.model),
         n_threads=args.threads,
         n_ctx=args.n_ctx,
         n_gpu_layers=args.gpu_layers,
+        confidence=getattr(args, "confidence", EngineConfig.confidence),
+        document_cache=not getattr(args, "no_cache", False),
     )
     try:
+        if getattr(args, "process", "in") == "child":
+            return RemoteEngine(config)
         return Engine(config)
     except EngineError as exc:
         raise SystemExit(f"writer-bench: {exc}") from exc
@@ -419,15 +532,54 @@ def build_parser() -> argparse.ArgumentParser:
         default=30,
         help="requests (spread evenly) also run by the baseline (default %(default)s)",
     )
+    lat.add_argument(
+        "--process",
+        choices=["in", "child", "both"],
+        default="in",
+        help="run the engine in this process, in an engine process as the app does, "
+        "or both on the same text (default %(default)s)",
+    )
+    _add_suggestion_settings(lat)
     ksr = sub.add_parser("ksr", help="keystroke-savings rate")
     _add_common(ksr)
+    _add_suggestion_settings(ksr)
+    ksr.add_argument(
+        "--fast",
+        action="store_true",
+        help="stop each suggestion once it disagrees with the text (same keystrokes and "
+        "acceptance; words_shown counts only the words generated)",
+    )
+    from writer_app import bench_quality  # its own module: perplexity and the settings table
+
+    bench_quality.add_commands(sub)
     return parser
+
+
+def _add_suggestion_settings(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=EngineConfig.confidence,
+        help="Suggestion confidence, 0 to show everything (default %(default)s)",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="turn the document cache off (default on)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of writer-bench; prints the report as JSON and returns 0."""
     args = build_parser().parse_args(argv)
-    report = latency_report(args) if args.command == "latency" else ksr_report(args)
+    if args.command == "ksr":
+        report = ksr_report(args)
+    elif args.command in ("ppl", "quality"):
+        from writer_app import bench_quality
+
+        report = bench_quality.report(args)
+    elif args.process == "both":
+        report = boundary_report(args)
+    else:
+        report = latency_report(args)
     report["command"] = " ".join(["writer-bench", *(argv if argv is not None else sys.argv[1:])])
     report["cpu_count"] = os.cpu_count()
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))

@@ -41,6 +41,17 @@ def test_ksr_with_word_accept_on_a_hand_made_case():
     assert count.ksr == pytest.approx(1 - 5 / 8)
 
 
+def test_acceptance_counts_on_a_hand_made_case():
+    # Shown: "ab" (1 word), " cd xx" (2), "f" (1); taken: "ab", " cd", "f".
+    count = simulate_writer(TEXT, table_suggest(TABLE), word_accept=True)
+    assert (count.shown, count.words_shown, count.words_accepted) == (3, 4, 3)
+    assert count.acceptance_rate == 1.0
+    assert count.chars_accepted == len("ab") + len(" cd") + len("f")
+    assert count.mean_accepted_chars == pytest.approx(6 / 3)
+    none = simulate_writer(TEXT, table_suggest({2: " zz"}), word_accept=True)
+    assert (none.shown, none.accepted, none.acceptance_rate) == (1, 0, 0.0)
+
+
 def test_without_suggestions_every_character_is_a_keystroke_and_a_request():
     count = simulate_writer(TEXT, lambda before, upcoming: None, word_accept=True)
     assert (count.keystrokes, count.suggestions, count.ksr) == (8, 8, 0.0)
@@ -105,7 +116,11 @@ def test_ksr_command_reports_savings_for_a_model_that_knows_the_text(trained_ggu
     )
     assert report["chars"] == 400
     assert 0 < report["ksr_tab"] <= report["ksr_word"] < 1
-    assert report["accepted"] >= 1 and report["suggestions"] >= report["accepted"]
+    assert report["accepted"] >= 1 and report["suggestions"] >= report["shown"]
+    assert report["shown"] >= report["accepted"]
+    assert report["acceptance_rate"] == round(report["accepted"] / report["shown"], 4)
+    assert report["words_shown"] >= report["words_accepted"] >= report["accepted"]
+    assert report["mean_accepted_chars"] > 1
     assert report["command"].startswith("writer-bench ksr")
 
 
@@ -123,3 +138,70 @@ def test_latency_command_reports_percentiles_and_cache_reuse(
     assert 0 < report["prompt_tokens_evaluated_mean"] < 30  # the cache is reused between pauses
     assert report["rss_mb"] > 0 and report["backend"] == "CPU" and report["threads"] == 1
     assert report["baseline_requests"] == 3 and report["speedup"] > 0
+
+
+def test_latency_through_the_engine_process_reports_the_boundary_and_both_processes(
+    trained_gguf, story, capsys
+):
+    report = run_bench(
+        capsys,
+        "latency", "--model", str(trained_gguf), "--text", str(story), "--threads", "1", "--json",
+        "--process", "both", "--max-requests", "8",
+    )  # fmt: skip
+    assert report["in_process"]["process"] == "in"
+    assert report["engine_process"]["process"] == "child"
+    # The same suggestions both ways, so the same requests (type-through skips some).
+    assert 1 <= report["in_process"]["requests"] == report["engine_process"]["requests"] <= 8
+    boundary = report["overhead_ms"]["boundary_per_request"]
+    assert 0 <= boundary["p50"] <= boundary["p95"] <= boundary["max"]
+    assert report["rss_mb"]["engine_process"] > 0 and report["rss_mb"]["app_engine_in_child"] > 0
+
+
+def test_ppl_command_scores_the_text_with_and_without_the_cache(trained_gguf, tmp_path, capsys):
+    # The story twice: the second time the cache knows every phrase from the first.
+    path = tmp_path / "twice.txt"
+    path.write_text(TRAIN_TEXT + "\n" + TRAIN_TEXT, encoding="utf-8")
+    report = run_bench(
+        capsys,
+        "ppl", "--model", str(trained_gguf), "--text", str(path), "--threads", "1", "--json",
+        "--window", "128", "--stride", "64",
+    )  # fmt: skip
+    assert report["tokens_scored"] == report["tokens"] - 1 > 300
+    assert report["window"] == 128 and report["stride"] == 64
+    assert 1 < report["ppl"] and 1 < report["ppl_model"]
+    assert report["cache_gain"] == round(1 - report["ppl"] / report["ppl_model"], 4)
+    assert report["cache_ms_per_token"]["mean"] >= 0 and report["document_cache"] is True
+    off = run_bench(
+        capsys,
+        "ppl", "--model", str(trained_gguf), "--text", str(path), "--threads", "1", "--json",
+        "--window", "128", "--stride", "64", "--no-cache",
+    )  # fmt: skip
+    assert off["ppl"] == off["ppl_model"] == report["ppl_model"]
+
+
+def test_ppl_windows_score_every_token_after_the_first_once():
+    from writer_app.bench_quality import windows
+
+    for n in (2, 100, 512, 513, 1300):
+        scored = [
+            i for start, end, first in windows(n, 512, 256) for i in range(start + first, end)
+        ]
+        assert scored == list(range(1, n))
+        assert all(end - start <= 512 for start, end, _ in windows(n, 512, 256))
+
+
+def test_quality_command_runs_the_four_settings_on_one_text(trained_gguf, story, capsys):
+    report = run_bench(
+        capsys,
+        "quality", "--model", str(trained_gguf), "--text", str(story), "--threads", "1", "--json",
+        "--fast", "--window", "128", "--stride", "64",
+    )  # fmt: skip
+    rows = {row["setting"]: row for row in report["rows"]}
+    assert list(rows) == ["off", "gate only", "cache only", "both"]
+    assert rows["off"]["confidence"] == 0.0 and not rows["off"]["document_cache"]
+    assert rows["both"]["confidence"] > 0 and rows["both"]["document_cache"]
+    for row in rows.values():
+        assert 0 <= row["ksr_word"] < 1 and row["shown"] <= row["suggestions"]
+    # The gate does not change the distribution; the cache does.
+    assert rows["off"]["ppl"] == rows["gate only"]["ppl"] == report["ppl"]["ppl_model"]
+    assert rows["both"]["ppl"] == rows["cache only"]["ppl"] == report["ppl"]["ppl"]

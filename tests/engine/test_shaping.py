@@ -120,3 +120,40 @@ def test_a_run_of_punctuation_is_cut():
 def test_ordinary_prose_is_left_alone():
     before = "The dragon flew over the mountain."
     assert trim_degenerate(before, " Below, the village slept.") == " Below, the village slept."
+
+
+# ----- fiction-aware stops -----------------------------------------------------------------
+def test_a_suggestion_that_closes_a_line_of_dialogue_stops_after_the_closing_quote():
+    assert cut(" a friend,” said the dragon.", text_before="“I am") == " a friend,”"
+    assert cut(' a friend," said the dragon.', text_before='"I am') == ' a friend,"'
+    # a quote opened and closed inside the suggestion counts too
+    assert cut(' said, "Run," and they ran.', text_before="She") == ' said, "Run,"'
+
+
+def test_a_closing_quote_counts_once_something_follows_it():
+    assert find_stop(" a friend,”", text_before="“I am", **RULES) is None
+    assert find_stop(" a friend,”", text_before="“I am", at_end=True, **RULES) == len(" a friend,”")
+
+
+def test_an_opening_quote_is_not_a_closing_one():
+    assert cut(" she said. “Come with", text_before="“Wait,” ", max_sentences=0) == (
+        " she said. “Come with"
+    )
+
+
+def test_a_suggestion_stops_at_a_scene_break():
+    assert cut(" he left.\n\n***\n\nMorning", max_sentences=0, stop_at_paragraph=False) == (
+        " he left.\n\n"
+    )
+    assert cut(" he left. * * * Morning", max_sentences=0).rstrip() == " he left."
+    assert cut("# Chapter Two", text_before="The end.\n\n") == ""
+    assert cut(" the # key") == " the # key"  # not at a line start: not a scene break
+
+
+def test_a_suggestion_stops_at_the_end_of_its_paragraph():
+    assert cut(" and slept.\nThe next day", max_sentences=0) == " and slept."
+
+
+def test_a_word_repeated_inside_itself_is_cut():
+    assert trim_degenerate("It was", " a ChicagoChicagoChicago") == " a "
+    assert trim_degenerate("It", " went riersriersriers") == " went "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import struct
 import subprocess
@@ -16,6 +17,16 @@ from writer_app.engine.errors import ModelFileError
 from writer_app.engine.gguf_validate import GGML_TYPES, GGUFInfo, validate_gguf
 
 N_EMBD, N_FF, N_CTX, N_VOCAB, N_LAYER = 8, 32, 16, 6, 2
+EPS_KEY = "gpt2.attention.layer_norm_epsilon"
+# The hyperparameters our exports write (an int is written as uint32, a float as float32).
+HPARAMS: dict[str, int | float] = {
+    "gpt2.context_length": N_CTX,
+    "gpt2.embedding_length": N_EMBD,
+    "gpt2.feed_forward_length": N_FF,
+    "gpt2.block_count": N_LAYER,
+    "gpt2.attention.head_count": 2,
+    EPS_KEY: 1e-5,
+}
 
 
 def _gpt2_tensors(n_layer: int = N_LAYER) -> dict[str, np.ndarray]:
@@ -47,8 +58,12 @@ def write_small_gguf(
     tokenizer: bool = True,
     drop: str | None = None,
     reshape: tuple[str, tuple[int, ...]] | None = None,
+    hparams: dict[str, int | float | None] | None = None,
 ) -> Path:
-    """Write a tiny GGUF shaped like our GPT-2 exports (a few KB), with one optional defect."""
+    """Write a tiny GGUF shaped like our GPT-2 exports (a few KB), with optional defects.
+
+    `hparams` overrides or adds hyperparameters (None leaves a key out).
+    """
     tensors = _gpt2_tensors()
     if drop:
         del tensors[drop]
@@ -57,12 +72,11 @@ def write_small_gguf(
     w = gguf.GGUFWriter(str(path), arch=arch)
     w.add_name("small")
     w.add_description("a fuzzing target")
-    w.add_context_length(N_CTX)
-    w.add_embedding_length(N_EMBD)
-    w.add_feed_forward_length(N_FF)
-    w.add_block_count(N_LAYER)
-    w.add_head_count(2)
-    w.add_layer_norm_eps(1e-5)
+    for key, value in (HPARAMS | (hparams or {})).items():
+        if isinstance(value, float):
+            w.add_float32(key, value)
+        elif isinstance(value, int):
+            (w.add_uint32 if 0 <= value < 2**32 else w.add_int64)(key, value)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
     if tokenizer:
         w.add_tokenizer_model("gpt2")
@@ -152,6 +166,30 @@ def test_wrong_tensor_shape_is_named(tmp_path):
     assert "blk.0.attn_qkv.weight has shape" in _message(path)
 
 
+@pytest.mark.parametrize("eps", [float("nan"), float("inf"), -1e-5, 0.0, 2.0, None])
+def test_a_layer_norm_epsilon_llama_cpp_would_abort_on_is_named(tmp_path, eps):
+    # ggml asserts eps >= 0 at the first suggestion and takes the whole app down.
+    path = write_small_gguf(tmp_path / "m.gguf", hparams={EPS_KEY: eps})
+    assert EPS_KEY in _message(path)
+
+
+@pytest.mark.parametrize(
+    ("hparams", "words"),
+    [
+        ({"gpt2.attention.head_count": 3}, "not divisible by 3 heads"),
+        ({"gpt2.attention.head_count": 0}, "gpt2.attention.head_count"),
+        ({"gpt2.attention.head_count_kv": 1}, "head_count_kv is 1"),
+        ({"gpt2.vocab_size": N_VOCAB + 1}, "gpt2.vocab_size is 7"),
+        ({"gpt2.block_count": N_LAYER - 1}, "holds tensors of layer 1"),
+        ({"gpt2.context_length": N_CTX * 2}, "position_embd.weight has shape"),
+        ({"gpt2.feed_forward_length": -N_FF}, "gpt2.feed_forward_length"),
+    ],
+)
+def test_sizes_that_disagree_with_the_tensors_are_named(tmp_path, hparams, words):
+    path = write_small_gguf(tmp_path / "m.gguf", hparams=hparams)
+    assert words in _message(path)
+
+
 def test_missing_tokenizer_is_named(tmp_path):
     path = write_small_gguf(tmp_path / "m.gguf", tokenizer=False)
     assert "has no tokenizer" in _message(path)
@@ -236,3 +274,37 @@ def test_fuzz_random_bytes_never_escape_as_other_errors(tmp_path):
         body = rng.randbytes(rng.randint(0, 3000))
         data = header + body if i % 2 else body
         _fuzz_one(tmp_path / "r.gguf", data)
+
+
+# Values a damaged or hostile file might hold where a hyperparameter belongs.
+HOSTILE_FLOATS = [float("nan"), float("inf"), float("-inf"), -1.0, 0.0, 1e-45, 1.0, 1e30]
+HOSTILE_INTS = [0, 1, 2, 3, 7, 8, 16, 32, 64, 2**31, 2**32 + 8, -1, -(2**40)]
+
+
+def test_fuzz_hyperparameters_pass_only_when_sane_and_consistent(tmp_path):
+    """Random hyperparameters: the file is refused in words, or its values are sane."""
+    rng = random.Random(7)
+    keys = list(HPARAMS) + ["gpt2.attention.head_count_kv", "gpt2.vocab_size"]
+    accepted = 0
+    for i in range(150):
+        hparams: dict[str, int | float | None] = {}
+        for key in rng.sample(keys, rng.randint(1, 3)):
+            if rng.random() < 0.1:
+                hparams[key] = None
+            elif key == EPS_KEY or rng.random() < 0.15:
+                hparams[key] = rng.choice(HOSTILE_FLOATS + [1e-5, 1e-12])
+            else:
+                hparams[key] = rng.choice(HOSTILE_INTS + [HPARAMS.get(key, 2)])
+        path = write_small_gguf(tmp_path / f"h{i}.gguf", hparams=hparams)
+        try:
+            info = validate_gguf(path)
+        except ModelFileError:
+            continue
+        accepted += 1
+        eps = info.metadata[EPS_KEY]
+        assert isinstance(eps, float) and math.isfinite(eps) and 0 < eps < 1, hparams
+        assert (info.n_embd, info.n_ff, info.n_ctx, info.n_layer) == (N_EMBD, N_FF, N_CTX, N_LAYER)
+        assert info.n_head > 0 and info.n_embd % info.n_head == 0, hparams
+        assert info.metadata.get("gpt2.attention.head_count_kv", info.n_head) == info.n_head
+        assert info.metadata.get("gpt2.vocab_size", N_VOCAB) == info.n_vocab == N_VOCAB
+    assert accepted > 0  # the sane draws still pass

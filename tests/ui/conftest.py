@@ -9,10 +9,6 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from tests.conftest import save_checkpoint, tiny_gpt2_config
-
-SLOW_SHAPE = {"n_layer": 6, "n_embd": 512, "n_head": 8, "n_positions": 512}
-
 
 @pytest.fixture(autouse=True)
 def isolated_app_state(tmp_path, monkeypatch):
@@ -75,7 +71,9 @@ def make_window(qtbot):
         load_model: bool = True,
         **settings,
     ):
-        values = {"n_threads": 1, "debounce_ms": 100, **settings}
+        # Confidence 0: the tiny test models are never sure of anything, and these
+        # tests are about the editor, not the gate (tests/engine/test_gate.py).
+        values = {"n_threads": 1, "debounce_ms": 100, "confidence": 0.0, **settings}
         if model is not None:
             values["model_path"] = str(model)
         window = MainWindow(AppSettings(**values), load_model=load_model)
@@ -91,19 +89,3 @@ def make_window(qtbot):
     for window in windows:
         window.editor.document().setModified(False)
         window.shutdown()
-
-
-@pytest.fixture(scope="session")
-def slow_gguf(tmp_path_factory) -> Path:
-    """A random GPT-2 big enough that a suggestion takes real time (~100 ms+), as q8_0."""
-    import torch
-    from transformers import GPT2LMHeadModel
-
-    torch.manual_seed(1)
-    model = GPT2LMHeadModel(tiny_gpt2_config(**SLOW_SHAPE))
-    from finetune.export import export_gguf
-
-    folder = save_checkpoint(model, tmp_path_factory.mktemp("slow_checkpoint"))
-    out = tmp_path_factory.mktemp("slow_gguf") / "slow-q8_0.gguf"
-    export_gguf(folder, out, "q8_0", verify=False, name="slow test model")
-    return out

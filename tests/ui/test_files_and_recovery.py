@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from writer_app.ui.settings import AppSettings, load_settings, save_settings
 
@@ -14,6 +21,7 @@ def test_autosave_recovers_the_text_after_a_crash(qtbot, make_window, dialogs, i
     QApplication.sendEvent(crashed, QEvent(QEvent.Type.ActivationChange))  # focus loss autosaves
     assert crashed.recovery.path.exists()
     crashed.worker.shutdown()  # the crash: no closeEvent, no clean exit, the file stays
+    crashed.recovery.close()  # and its lock goes, as a dead process's does
     crashed.hide()
 
     dialogs.answers = [QMessageBox.StandardButton.Yes]
@@ -90,3 +98,105 @@ def test_settings_round_trip_through_qsettings():
     empty = AppSettings()
     save_settings(empty)
     assert load_settings() == empty
+
+
+# The whole app, started as `writer-app` is, typing through real key events.
+TYPIST = r"""
+import sys
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
+from writer_app.ui.app import create_application, main
+
+KEYS = {"\n": Qt.Key.Key_Return, "\t": Qt.Key.Key_Tab}  # the rest: the character alone
+
+def type_text():
+    window = next(w for w in QApplication.topLevelWidgets() if hasattr(w, "editor"))
+    for ch in sys.argv[1]:
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(kind, KEYS.get(ch, 0), Qt.KeyboardModifier.NoModifier, ch)
+            QApplication.sendEvent(window.editor, event)
+    print("typed", flush=True)
+
+app = create_application()
+QTimer.singleShot(0, type_text)
+sys.exit(main(["--model", sys.argv[2]]))
+"""
+UNSAVED = "Chapter 12\nÉlodie’s “café” — naïve, 10:45 p.m.; the last words\tbefore the crash."
+KILL_AFTER_S = 6  # the promise is 5 s; the margin is for a loaded machine
+
+
+def test_a_killed_app_keeps_everything_typed_5_seconds_before(
+    qtbot, make_window, dialogs, isolated_app_state
+):
+    env = os.environ | {
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(isolated_app_state / "config"),
+        "HOME": str(isolated_app_state),
+    }
+    app = subprocess.Popen(
+        [sys.executable, "-c", TYPIST, UNSAVED, str(isolated_app_state / "no-model.gguf")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+        start_new_session=True,  # its own process group: the kill takes every process it started
+    )
+    try:
+        assert app.stdout.readline().strip() == "typed"
+        time.sleep(KILL_AFTER_S)
+    finally:
+        os.killpg(app.pid, signal.SIGKILL)
+        app.wait(timeout=30)
+        app.stdout.close()
+
+    dialogs.answers = [QMessageBox.StandardButton.Yes]
+    restarted = make_window(load_model=False)
+    assert restarted.offer_recovery()
+    assert restarted.editor.toPlainText() == UNSAVED
+
+
+def test_a_pause_in_typing_reaches_the_recovery_file_without_focus_loss(qtbot, make_window):
+    window = make_window(load_model=False)
+    qtbot.keyClicks(window.editor, "A line")
+    assert not window.recovery.path.exists()
+    qtbot.waitUntil(window.recovery.path.exists, timeout=10_000)
+    window.recovery.close()  # what a crash does to the lock
+    from writer_app.core.recovery import find_recoverable
+
+    assert [r.text for r in find_recoverable(window.recovery.folder)] == ["A line"]
+
+
+def test_a_binary_file_is_refused_and_left_untouched(qtbot, make_window, dialogs, tmp_path):
+    program = tmp_path / "ls"
+    program.write_bytes(Path(sys.executable).resolve().read_bytes()[:200_000])
+    before = program.read_bytes()
+    window = make_window(load_model=False)
+    qtbot.keyClicks(window.editor, "Draft")
+    window.editor.document().setModified(False)
+    assert not window.open_file(program)
+    assert "ls is not a text file" in dialogs.texts("critical")[0]
+    assert window.editor.toPlainText() == "Draft" and window.path is None
+    assert program.read_bytes() == before
+
+
+def test_a_new_file_in_a_missing_folder_says_so_when_opened(qtbot, make_window, dialogs, tmp_path):
+    window = make_window(load_model=False)
+    assert window.open_file(tmp_path / "typo-folder" / "chapter.md")
+    assert "typo-folder does not exist" in dialogs.texts("warning")[0]
+    assert window.open_file(tmp_path / "chapter.md")  # a folder that exists: no warning
+    assert len(dialogs.texts("warning")) == 1
+
+
+def test_save_as_creates_a_file_that_follows_the_umask(qtbot, make_window, monkeypatch, tmp_path):
+    window = make_window(load_model=False)
+    qtbot.keyClicks(window.editor, "Shared with the group.")
+    target = tmp_path / "shared.txt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    old = os.umask(0o022)
+    try:
+        assert window.save_as()
+    finally:
+        os.umask(old)
+    assert target.read_text() == "Shared with the group."
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)

@@ -13,7 +13,8 @@ TICK_MS = 5
 def test_event_loop_never_blocks_over_50ms_while_suggestions_generate(
     qtbot, make_window, slow_gguf
 ):
-    window = make_window(slow_gguf, debounce_ms=30)
+    # Long suggestions, so that each keeps the engine busy for a while.
+    window = make_window(slow_gguf, debounce_ms=30, length=40)
     editor = window.editor
     latencies = []
     window.suggestion_handled.connect(

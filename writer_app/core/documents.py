@@ -2,21 +2,34 @@
 
 Reads never crash on bad bytes: invalid UTF-8 falls back to Windows-1252 (the
 usual culprit for prose written on Windows) and then Latin-1, with a warning
-for the writer. Writes are atomic: a temporary file in the same folder, fsync,
-then rename over the target, so a crash or a full disk leaves either the old
-file or the new one, never half of each.
+for the writer. Binary files (any NUL byte outside UTF-16) are refused, since
+saving their decoded text back would destroy them. Writes are atomic: a
+temporary file in the same folder, fsync, then rename over the target, so a
+crash or a full disk leaves either the old file or the new one, never half of each.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 # Tried in order; Latin-1 maps every byte, so the last one always succeeds.
 FALLBACK_ENCODINGS = ("cp1252", "latin-1")
-ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1",
+}
+# Byte order marks of the text encodings that legitimately contain NUL bytes.
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+NEW_FILE_MODE = 0o666  # before the umask, as open() and every editor create files
+
+
+class NotTextError(ValueError):
+    """The file holds binary data, not text: opening it as text would corrupt it on save."""
 
 
 @dataclass
@@ -30,7 +43,20 @@ class TextFile:
 
 
 def decode_text(data: bytes, name: str = "The file") -> TextFile:
-    """Return `data` decoded as a TextFile; never raises on bad bytes (see warning)."""
+    """Return `data` decoded as a TextFile; bad bytes give a warning, not an error.
+
+    Raises NotTextError when `data` holds a NUL byte and no UTF-16 byte order
+    mark: text files never do, programs, images and .docx files always do.
+    """
+    if data.startswith(UTF16_BOMS):
+        return _decode_utf16(data, name)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise NotTextError(
+            f"{name} is not a text file (it has a NUL byte at offset {nul}, as programs, "
+            "images and word-processor files do, and text never does). "
+            "It was not opened, because saving it as text would destroy it."
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     encoding, warning = "utf-8", None
@@ -48,26 +74,71 @@ def decode_text(data: bytes, name: str = "The file") -> TextFile:
             f"as {ENCODING_NAMES[encoding]}. Check accented letters and quotes; "
             "saving will write it as UTF-8."
         )
+    return _text_file(text, encoding, warning)
+
+
+def _decode_utf16(data: bytes, name: str) -> TextFile:
+    # Notepad's "Unicode": legitimate text full of NUL bytes, kept readable.
+    try:
+        text = data.decode("utf-16")  # reads and drops the byte order mark
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:  # binary data that happens to start with a byte order mark
+        raise NotTextError(
+            f"{name} starts like UTF-16 text but is not text. "
+            "It was not opened, because saving it as text would destroy it."
+        )
+    return _text_file(text, "utf-16", f"{name} is UTF-16 text; saving will write it as UTF-8.")
+
+
+def _text_file(text: str, encoding: str, warning: str | None) -> TextFile:
     newline = "\r\n" if "\r\n" in text else "\n"
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return TextFile(text=text, encoding=encoding, newline=newline, warning=warning)
 
 
 def read_text_file(path: str | os.PathLike) -> TextFile:
-    """Return the file at `path` decoded (see decode_text). Raises OSError if unreadable."""
+    """Return the file at `path` decoded (see decode_text).
+
+    Raises OSError if unreadable and NotTextError for a binary file.
+    """
     path = Path(path)
     return decode_text(path.read_bytes(), name=path.name)
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+def new_file_problem(path: str | os.PathLike) -> str | None:
+    """Return why a file cannot be created at `path` (which does not exist yet), or None.
+
+    Worded for the writer, so the app can say it when the file is opened
+    rather than at the first save, minutes or hours of writing later.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.exists():
+        return (
+            f"The folder {folder} does not exist, so {path.name} cannot be saved there. "
+            "Create the folder first, or use File → Save As… to choose another place."
+        )
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder, so {path.name} cannot be saved there."
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"You cannot create files in {folder}, so {path.name} cannot be saved there. "
+            "Use File → Save As… to choose another place."
+        )
+    return None
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, mode: int = NEW_FILE_MODE) -> None:
     """Replace the file at `path` with `data` atomically (temp file, fsync, rename).
 
     A symlink is followed, so the link survives and its target is replaced; an
-    existing file keeps its permission bits. Raises OSError (no permission,
-    disk full, missing folder...) and then leaves the old file untouched.
+    existing file keeps its permission bits, and a new one gets `mode` less the
+    umask. Raises OSError (no permission, disk full, missing folder...) and
+    then leaves the old file untouched.
     """
     target = Path(os.path.realpath(path))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = _create_temp(target, mode)
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
@@ -93,6 +164,19 @@ def save_text_file(path: str | os.PathLike, text: str, newline: str = "\n") -> N
     if newline != "\n":
         text = text.replace("\n", newline)
     write_atomic(path, text.encode("utf-8"))
+
+
+def _create_temp(target: Path, mode: int) -> tuple[int, str]:
+    # Not tempfile.mkstemp: it forces mode 0600, and reading the umask to undo
+    # that (os.umask sets it too) races with other threads creating files.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(name, flags, mode), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {target}")
 
 
 def _fsync_dir(folder: Path) -> None:

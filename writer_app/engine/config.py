@@ -15,11 +15,23 @@ class EngineConfig:
     model_path: Path | None = None  # None: the bundled default model
     n_threads: int | None = None  # None: the number of physical cores
     n_gpu_layers: int | None = None  # None: all layers if llama.cpp can offload, else 0
+    # llama.cpp's CPU "extra buffer types" (weights repacked for AMX/AArch64 kernels).
+    # None: on, except on x86-64 Linux with AMX, where they crash (see cpu.py).
+    use_extra_bufts: bool | None = None
     n_ctx: int = 512  # prompt + suggestion must fit in this many tokens
     max_words: int = 12  # a suggestion stops after this many words...
     max_sentences: int = 1  # ...or at the end of this many sentences...
     stop_at_paragraph: bool = True  # ...or at a paragraph break
     max_tokens: int = 32  # hard cap on generated tokens per suggestion
+    # "Suggestion confidence": a suggestion ends at the last word boundary where
+    # the model (cache included) still gives at least this probability that the
+    # writer types exactly it next; below it for the first word there is no
+    # suggestion. 0 shows everything. Default measured on val (README).
+    confidence: float = 0.2
+    # Blend the document's own n-gram counts (names, repeated phrases) into the
+    # model's probabilities (cache.py). The caller reports the document with
+    # Engine.set_document / document_changed.
+    document_cache: bool = True
     alt_temperature: float = 0.8  # alternatives (Alt+]) are sampled
     alt_top_p: float = 0.95
     n_alternatives: int = 3  # suggestions in the Alt+] cycle, the greedy one included
@@ -30,6 +42,16 @@ class EngineConfig:
     # and a GPT-2 trained on random cuts of the stream does fine either way.
     # (A prompt of at most one token always gets it: the model needs a token to read.)
     bos_at_document_start: bool = False
+
+
+# Settings that need a new llama.cpp model/context when they change; the others
+# apply to the loaded model. The app and the engine both ask needs_reload().
+RELOAD_FIELDS = ("model_path", "n_gpu_layers", "n_ctx", "use_extra_bufts")
+
+
+def needs_reload(old: EngineConfig, new: EngineConfig) -> bool:
+    """Return whether going from `old` to `new` needs the model loaded again."""
+    return any(getattr(old, name) != getattr(new, name) for name in RELOAD_FIELDS)
 
 
 @dataclass(frozen=True)

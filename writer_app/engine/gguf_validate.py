@@ -12,6 +12,7 @@ Format reference: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from dataclasses import dataclass, field
@@ -92,6 +93,18 @@ HPARAM_KEYS: dict[str, str] = {
     "gpt2.feed_forward_length": "n_ff",
     "gpt2.attention.head_count": "n_head",
 }
+NORM_EPS_KEY = "gpt2.attention.layer_norm_epsilon"
+# ggml asserts eps >= 0 and aborts the process on NaN or a negative value; real
+# models use 1e-5 (GPT-2) down to 1e-12, and anything near 1 washes out the norm.
+NORM_EPS_RANGE = (0.0, 1.0)  # exclusive bounds
+# Optional keys llama.cpp reads for gpt2, which must agree with the rest when
+# present: key -> (the size it must equal, what gave that size, for messages).
+AGREEING_KEYS: dict[str, tuple[str, str]] = {
+    "gpt2.attention.head_count_kv": ("n_head", "head count"),
+    "gpt2.vocab_size": ("n_vocab", "token list"),
+}
+# Per-token tokenizer arrays llama.cpp indexes by token id without a bounds check.
+PER_TOKEN_ARRAYS = ("tokenizer.ggml.token_type", "tokenizer.ggml.scores")
 
 
 @dataclass
@@ -111,6 +124,9 @@ class GGUFInfo:
     file_type: int | None
     size: int  # bytes
     tensor_types: dict[str, int] = field(default_factory=dict)  # ggml type name -> count
+    n_head: int = 0
+    n_ff: int = 0
+    norm_eps: float = 0.0  # gpt2.attention.layer_norm_epsilon
 
 
 class _Truncated(Exception):
@@ -330,11 +346,18 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
         if elem_type != TYPE_STRING or count == 0:
             raise ModelFileError(f"{label} has no tokenizer ({key} missing)")
     n_vocab = arrays["tokenizer.ggml.tokens"][1]
+    hparams["n_vocab"] = n_vocab
+    norm_eps = _check_hparam_ranges(label, metadata, arrays, hparams)
 
     n_layer = hparams["n_layer"]
     if n_layer > len(tensors):  # bounds the table below by what the file really holds
         raise ModelFileError(
             f"{label} is missing GPT-2 tensors ({len(tensors)} tensors for {n_layer} layers)"
+        )
+    if any(name.startswith(f"blk.{n_layer}.") for name in tensors):
+        raise ModelFileError(
+            f"{label} is damaged (gpt2.block_count says {n_layer} layers, "
+            f"but it holds tensors of layer {n_layer})"
         )
     required = gpt2_tensor_shapes(
         hparams["n_embd"], hparams["n_ff"], hparams["n_ctx"], n_vocab, n_layer
@@ -347,10 +370,6 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
         got = tensors[name][0]
         if _strip_ones(got) != _strip_ones(want):  # ggml may pad shapes with trailing 1s
             raise ModelFileError(f"{label}: tensor {name} has shape {tuple(got)}, expected {want}")
-    if hparams["n_embd"] % hparams["n_head"]:
-        raise ModelFileError(
-            f"{label} is damaged (embedding {hparams['n_embd']} not divisible by {hparams['n_head']} heads)"
-        )
 
     file_type = metadata.get("general.file_type")
     name = metadata.get("general.name")
@@ -370,7 +389,47 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
         else None,
         size=size,
         tensor_types=tensor_types,
+        n_head=hparams["n_head"],
+        n_ff=hparams["n_ff"],
+        norm_eps=norm_eps,
     )
+
+
+def _check_hparam_ranges(
+    label: str, metadata: dict, arrays: dict[str, tuple[int, int]], hparams: dict[str, int]
+) -> float:
+    """Check the hyperparameters llama.cpp trusts blindly; returns the norm epsilon.
+
+    The sizes are already positive integers, and the tensor shapes are checked
+    against them afterwards. Raises ModelFileError.
+    """
+    eps = metadata.get(NORM_EPS_KEY)
+    low, high = NORM_EPS_RANGE
+    if not isinstance(eps, float) or not math.isfinite(eps) or not low < eps < high:
+        raise ModelFileError(
+            f"{label} is damaged ({NORM_EPS_KEY} is {eps!r}; it must be a small positive "
+            "number such as 1e-05)"
+            if eps is not None
+            else f"{label} lacks a valid GPT-2 setting {NORM_EPS_KEY}"
+        )
+    for key, (name, what) in AGREEING_KEYS.items():
+        value = metadata.get(key)
+        if value is not None and value != hparams[name]:
+            raise ModelFileError(
+                f"{label} is damaged ({key} is {value!r}, but its {what} says {hparams[name]})"
+            )
+    for key in PER_TOKEN_ARRAYS:
+        if key in arrays and arrays[key][1] != hparams["n_vocab"]:
+            raise ModelFileError(
+                f"{label} is damaged ({key} has {arrays[key][1]} entries "
+                f"for {hparams['n_vocab']} tokens)"
+            )
+    if hparams["n_embd"] % hparams["n_head"]:
+        raise ModelFileError(
+            f"{label} is damaged (embedding {hparams['n_embd']} not divisible by "
+            f"{hparams['n_head']} heads)"
+        )
+    return eps
 
 
 def validate_gguf(path: Path | str) -> GGUFInfo:

@@ -22,9 +22,12 @@ leaves OpenMP's own default (spin a while, then sleep) unless the user sets it.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import re
+import sys
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,8 @@ MAX_PIECE_BYTES = 256
 GGML_DEVICE_TYPE_GPU = {1: "GPU", 2: "IGPU"}
 
 LLAMA_DECODE_ABORTED = 2
+
+log = logging.getLogger(__name__)
 
 
 def physical_cores() -> int:
@@ -116,6 +121,35 @@ def gpu_devices() -> list[str]:
         return []
 
 
+@contextmanager
+def _model_params(**fields):
+    """Inside the block, llama_model_default_params() returns params with `fields` set.
+
+    llama_cpp.Llama has no argument for some llama_model_params fields (such as
+    use_extra_bufts) and fills its params from this function and loads the
+    model in the same constructor, so this is the one place to set them. Fields
+    this llama-cpp-python does not know are left out (and logged).
+    """
+    raw = sys.modules["llama_cpp.llama_cpp"]  # what llama_cpp.llama calls, by module attribute
+    known = {name for name, _ in raw.llama_model_params._fields_}
+    for name in set(fields) - known:
+        log.warning("this llama-cpp-python has no model parameter %s; ignored", name)
+    fields = {k: v for k, v in fields.items() if k in known}
+    original = raw.llama_model_default_params
+
+    def patched():
+        params = original()
+        for name, value in fields.items():
+            setattr(params, name, value)
+        return params
+
+    raw.llama_model_default_params = patched
+    try:
+        yield
+    finally:
+        raw.llama_model_default_params = original
+
+
 def backend_name(n_gpu_layers: int) -> str:
     """Return the backend doing the work: "CPU", or the GPU backend ("CUDA", "Metal", "Vulkan"...)."""
     if n_gpu_layers == 0 or not _llama_cpp().llama_supports_gpu_offload():
@@ -132,23 +166,34 @@ class LlamaModel:
     Raises ModelLoadError when llama.cpp refuses the file or cannot make a context.
     """
 
-    def __init__(self, path: Path, *, n_ctx: int, n_threads: int, n_gpu_layers: int):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        n_gpu_layers: int,
+        use_extra_bufts: bool = True,
+        logits_all: bool = False,
+    ):
         llama_cpp = _llama_cpp()
         self._llama_cpp = llama_cpp
         self.path = Path(path)
         self.n_threads = n_threads
         self.n_gpu_layers = n_gpu_layers
+        self.use_extra_bufts = use_extra_bufts
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_batch=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                n_gpu_layers=n_gpu_layers,
-                logits_all=False,
-                verbose=False,
-            )
+            with _model_params(use_extra_bufts=use_extra_bufts):
+                self._llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_batch=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    n_gpu_layers=n_gpu_layers,
+                    logits_all=logits_all,  # every position's logits: scoring only
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             # llama.cpp's reason went to its (silenced) log; exc only says "failed".
             raise ModelLoadError(
@@ -244,6 +289,16 @@ class LlamaModel:
             if should_cancel is not None:
                 self._llama_cpp.llama_set_abort_callback(self._llm.ctx, self._no_abort_cb, None)
                 self._cancel = None
+
+    def window_logits(self, tokens: Sequence[int]) -> np.ndarray:
+        """Return the logits after each of `tokens`, read from an empty context (n, n_vocab).
+
+        Needs logits_all=True at construction (writer-bench ppl). The array is a
+        view valid until the next evaluation. Raises EngineError when llama.cpp fails.
+        """
+        self.rewind(0)
+        self._decode(list(tokens), None)
+        return self._llm.scores[: len(tokens)]
 
     def logits(self) -> np.ndarray:
         """Return a copy of the next-token logits after the last evaluated token."""

@@ -20,6 +20,12 @@ ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr prof mt vs etc e.g i.e no capt col gen lt sgt rev".split()
 )
 
+# Scene breaks: "***", "* * *" anywhere, "#" at the start of a line.
+SCENE_STARS = re.compile(r"\*[ \t]*\*[ \t]*\*")
+SCENE_HASH = re.compile(r"(?m)^[ \t]*#")
+# Double quotes: curly ones say which way they face, straight ones alternate.
+OPEN_QUOTE, CLOSE_QUOTE, STRAIGHT_QUOTE = "\u201c", "\u201d", '"'
+
 WORD = re.compile(r"\S+")
 PUNCTUATION = "\"'“”‘’.,;:!?()[]{}-—–…*_"
 
@@ -29,6 +35,7 @@ MAX_REPEAT_UNIT = 16
 COPY_NGRAM = 6
 RECENT_CHARS = 1000  # how far back "just written" reaches
 CHAR_RUN = re.compile(r"([^\w\s])\1{5,}")  # "!!!!!!", "------"
+WORD_LOOP = re.compile(r"(\S{2,}?)\1{2,}")  # "ChicagoChicagoChicago": a word that loops
 
 
 def _is_abbreviation(text: str, end_of_dots: int) -> bool:
@@ -67,17 +74,28 @@ def find_stop(
     max_sentences: int,
     stop_at_paragraph: bool,
     at_end: bool = False,
+    text_before: str = "",
 ) -> int | None:
     """Return where the suggestion `text` must be cut, or None to keep generating.
 
     The cut is the earliest of: a line break (paragraph, if `stop_at_paragraph`),
-    the end of the `max_sentences`-th sentence, the start of word `max_words`+1.
+    a scene break ("***", "* * *", "#" opening a line), the closing quote of a
+    line of dialogue (once something follows it), the end of the
+    `max_sentences`-th sentence, the start of word `max_words`+1. `text_before`
+    (the document before the suggestion) tells whether a quote is open and
+    whether the suggestion starts a line.
     """
     cuts = []
     if stop_at_paragraph:
         newline = text.find("\n")
         if newline >= 0:
             cuts.append(newline)
+    scene = scene_break(text, line_start=not text_before or text_before.endswith("\n"))
+    if scene is not None:
+        cuts.append(scene)
+    closed = dialogue_end(text_before, text, at_end=at_end)
+    if closed is not None:
+        cuts.append(closed)
     if max_sentences > 0:
         ends = sentence_ends(text, at_end=at_end)
         if len(ends) >= max_sentences:
@@ -87,6 +105,49 @@ def find_stop(
         if len(starts) > max_words:
             cuts.append(starts[max_words])
     return min(cuts) if cuts else None
+
+
+def scene_break(text: str, *, line_start: bool) -> int | None:
+    """Return where a scene break starts in `text` ("***", "* * *", or "#" opening a line), or None.
+
+    `line_start`: the text begins a line (the document before it ends in a line break).
+    """
+    found = []
+    stars = SCENE_STARS.search(text)
+    if stars:
+        found.append(stars.start())
+    for m in SCENE_HASH.finditer(text):
+        if m.start() > 0 or line_start:  # offset 0 starts a line only if the document's text did
+            found.append(m.start())
+            break
+    return min(found) if found else None
+
+
+def quote_open(text_before: str) -> bool:
+    """True when the last paragraph of `text_before` leaves a line of dialogue open."""
+    paragraph = text_before[text_before.rfind("\n") + 1 :]
+    opened, closed = paragraph.rfind(OPEN_QUOTE), paragraph.rfind(CLOSE_QUOTE)
+    return opened > closed or paragraph.count(STRAIGHT_QUOTE) % 2 == 1
+
+
+def dialogue_end(text_before: str, text: str, *, at_end: bool = False) -> int | None:
+    """Return the offset just after the quote in `text` that closes a line of dialogue, or None.
+
+    The dialogue may have opened in `text_before` or in `text` itself. Like a
+    sentence end, the closing quote counts once a character follows it (or
+    generation ended, `at_end`), so a suggestion ends on a finished token.
+    """
+    inside = quote_open(text_before)
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            inside = False  # a new paragraph: an unclosed quote does not carry over
+        elif ch == OPEN_QUOTE:
+            inside = True
+        elif ch == CLOSE_QUOTE or ch == STRAIGHT_QUOTE:
+            if inside and (i + 1 < len(text) or at_end):
+                return i + 1
+            inside = ch == STRAIGHT_QUOTE and not inside
+    return None
 
 
 def fix_leading_whitespace(text_before: str, suggestion: str) -> str:
@@ -113,11 +174,18 @@ def trim_degenerate(text_before: str, suggestion: str) -> str:
 
     Degenerate: a phrase repeated back to back ("and then and then", a word
     three times), a run of COPY_NGRAM words copied from the text just written,
-    or a run of one punctuation character ("!!!!!!").
+    a run of one punctuation character ("!!!!!!"), or a word that loops
+    ("ChicagoChicagoChicago"), cut with the word it is in.
     """
     run = CHAR_RUN.search(suggestion)
     if run:
         suggestion = suggestion[: run.start()]
+    loop = WORD_LOOP.search(suggestion)
+    if loop:  # cut before the word it loops in, so no half word is left
+        start = loop.start()
+        while start > 0 and not suggestion[start - 1].isspace():
+            start -= 1
+        suggestion = suggestion[:start]
     recent = text_before[-RECENT_CHARS:]
     joined = recent + suggestion
     offset = len(recent)

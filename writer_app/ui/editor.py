@@ -31,9 +31,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QTextEdit, QWidget
 
 from writer_app.engine import type_through
+from writer_app.ui.word_count import WordCounter
 
 _NEXT_WORD = re.compile(r"\s*\S+")
 _PARAGRAPH_SEPARATOR = "\u2029"  # what QTextCursor.selectedText() uses for "\n"
+QT_LAYOUT_LIMIT_PX = 2**31 // 256 - 1  # QFIXED_MAX: where QTextDocumentLayout stops
 _COMMAND_MODIFIERS = (
     Qt.KeyboardModifier.ControlModifier
     | Qt.KeyboardModifier.AltModifier
@@ -66,6 +68,7 @@ class GhostEditor(QTextEdit):
         self._internal = 0  # >0 while the editor itself edits (accepts, type-through, formats)
         self._line_height = 150
         self._text_width_chars = 72
+        self.words = WordCounter(self.document(), self)  # .total: the words in the document
         self.document().contentsChange.connect(self._on_contents_change)
         self.cursorPositionChanged.connect(self._on_cursor_moved)
 
@@ -138,11 +141,31 @@ class GhostEditor(QTextEdit):
 
     # --- text -------------------------------------------------------------
 
-    def text_before_cursor(self) -> str:
-        """Return the document's text from the start to the cursor, with "\\n" line ends."""
+    def text_before_cursor(self, max_chars: int | None = None) -> str:
+        """Return the document's text from the start to the cursor, with "\\n" line ends.
+
+        With `max_chars`, return only the tail (at most max_chars), cut at a
+        multiple of max_chars/2 so that its start stays put while the writer
+        types (the engine reuses its cache for a prompt that only grew), and
+        without copying the rest of a long document on every request.
+        """
+        end = self.textCursor().position()
+        start = 0
+        if max_chars is not None and end > max_chars:
+            step = max(1, max_chars // 2)
+            start = (end - max_chars) // step * step + step
         cursor = QTextCursor(self.document())
-        cursor.setPosition(self.textCursor().position(), QTextCursor.MoveMode.KeepAnchor)
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         return cursor.selectedText().replace(_PARAGRAPH_SEPARATOR, "\n")
+
+    def layout_overflows(self) -> bool:
+        """Return True when the document is too tall for Qt to lay out and scroll to its end.
+
+        QTextEdit stops laying text out at QFIXED_MAX pixels (a 30 MB document
+        at the default font is taller): text below that cannot be seen.
+        """
+        return self.document().documentLayout().documentSize().height() >= QT_LAYOUT_LIMIT_PX
 
     def at_end_of_paragraph(self) -> bool:
         """Return True when only whitespace follows the cursor in its paragraph."""
@@ -152,10 +175,22 @@ class GhostEditor(QTextEdit):
     def set_text(self, text: str) -> None:
         """Replace the whole document (a file was opened); clears undo history and the ghost."""
         self.hide_ghost()
-        with self._internal_edit():
-            self.setPlainText(text)
-        self._apply_block_format()
-        self.document().setModified(False)
+        doc = self.document()
+        with self._internal_edit(), self.words.paused():
+            doc.setUndoRedoEnabled(False)
+            # One edit block around the text and its format, as QTextEdit.setPlainText
+            # does for the char format: Qt lays the document out once. Formatting
+            # after the text instead re-laid out a 30 MB document for 9 s.
+            cursor = QTextCursor(doc)
+            cursor.beginEditBlock()
+            doc.setPlainText(text)
+            cursor.select(QTextCursor.SelectionType.Document)
+            cursor.setBlockFormat(self._block_format())
+            cursor.endEditBlock()
+            doc.setUndoRedoEnabled(True)  # and the undo history starts here
+            self.setTextCursor(QTextCursor(doc))
+        self.words.reset(text)
+        doc.setModified(False)
 
     def set_prose_format(self, font: QFont, line_height: int, text_width_chars: int) -> None:
         """Set the font, the line height (percent) and the text column's width in characters.
@@ -170,19 +205,22 @@ class GhostEditor(QTextEdit):
             self._apply_block_format()
         self._update_margins()
 
-    def _apply_block_format(self) -> None:
-        # Outside the undo stack, or the writer's first Ctrl+Z would undo the spacing.
+    def _block_format(self) -> QTextBlockFormat:
         fmt = QTextBlockFormat()
         fmt.setLineHeight(
             self._line_height, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value
         )
+        return fmt
+
+    def _apply_block_format(self) -> None:
+        # Outside the undo stack, or the writer's first Ctrl+Z would undo the spacing.
         doc = self.document()
         modified = doc.isModified()
-        with self._internal_edit():
+        with self._internal_edit(), self.words.paused():  # formats change no words
             doc.setUndoRedoEnabled(False)
             cursor = QTextCursor(doc)
             cursor.select(QTextCursor.SelectionType.Document)
-            cursor.mergeBlockFormat(fmt)
+            cursor.mergeBlockFormat(self._block_format())
             doc.setUndoRedoEnabled(True)
         doc.setModified(modified)
 

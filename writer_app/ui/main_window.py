@@ -1,8 +1,8 @@
-"""The main window: the editor, its menus and status bar, files, and the engine's requests.
+"""The main window: the editor, its menus and status bar, files and dialogs.
 
-The window decides when to ask for a suggestion (after a pause, or Ctrl+Space),
-sends the request to the worker thread with the document's revision and the
-cursor position, and shows the answer only if the document still matches.
+Suggestions are the SuggestionController's (suggestions.py): it decides when to
+ask, runs the engine process, and tells the window what ghost to show where
+and what to say in the status bar.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont, QFontDatabase, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -29,19 +29,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from writer_app.core.documents import read_text_file, save_text_file
+from writer_app.core.documents import (
+    NotTextError,
+    new_file_problem,
+    read_text_file,
+    save_text_file,
+)
 from writer_app.core.recovery import RecoverySession, find_recoverable
-from writer_app.resources import default_model_path
 from writer_app.ui.editor import GhostEditor
 from writer_app.ui.settings import PROSE_FONTS, AppSettings, load_settings, save_settings
 from writer_app.ui.settings_dialog import SettingsDialog, describe_model
-from writer_app.ui.worker import WorkerHandle
+from writer_app.ui.suggestions import SuggestionController
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_INTERVAL_MS = 30_000
+# Unsaved text reaches the recovery file once typing pauses this long, and
+# never later than RECOVERY_MAX_DELAY_MS after the first unsaved keystroke:
+# a crash of the whole app loses at most the last 5 seconds.
+RECOVERY_QUIET_MS = 1_500
+RECOVERY_MAX_DELAY_MS = 4_000
 WORD_COUNT_DELAY_MS = 300
-CONTEXT_CHARS = 16_000  # enough for any context window; cut at a stable boundary (see _prompt)
 FILE_FILTER = "Text and Markdown (*.txt *.md *.markdown);;All files (*)"
 
 # (keys, what they do): the Help dialog and docs/using-the-app.md list these.
@@ -58,10 +66,6 @@ SHORTCUTS = (
     ("Ctrl+,", "Settings."),
 )
 
-# Whether a setting change needs the model reloaded, or only the engine's config updated.
-RELOAD_FIELDS = ("model_path", "n_gpu_layers")
-ENGINE_FIELDS = ("n_threads", "length", "length_unit", "alt_temperature")
-
 
 class MainWindow(QMainWindow):
     """The writer's window.
@@ -69,10 +73,6 @@ class MainWindow(QMainWindow):
     `model_override` (writer-app --model) replaces the model of the settings for
     this run without being saved; `load_model=False` starts without an engine.
     """
-
-    # Every answer of the worker to a suggestion request, and whether it was shown
-    # (False: dropped as stale, empty, or suggestions were turned off meanwhile).
-    suggestion_handled = Signal(object, bool)
 
     def __init__(
         self,
@@ -86,49 +86,36 @@ class MainWindow(QMainWindow):
         self.model_override = model_override
         self.path: Path | None = None
         self.newline = "\n"
-        self.engine_state = "none"  # none | loading | ready | failed
-        self.model_info = None
-        self.dropped_results = 0  # answers that arrived for a document that had changed
-        self.requests_sent = 0
-        self._alts: list[str] = []
-        self._alt_index = 0
-        self._alt_anchor: tuple[int, int] | None = None
-        self._alt_direction = 1
-        self._alt_request = 0
 
         self.editor = GhostEditor(self)
         self.setCentralWidget(self.editor)
-        self.editor.edited.connect(self._on_edited)
-        self.editor.ghost_accepted.connect(self._on_accepted)
-        self.editor.ghost_changed.connect(self._update_alt_label)
-        self.editor.request_now.connect(self.request_suggestion)
-        self.editor.cycle_requested.connect(self.cycle_alternative)
         self.editor.document().modificationChanged.connect(self._update_title)
         self.editor.document().contentsChanged.connect(lambda: self.word_timer.start())
 
-        self.debounce = QTimer(self, singleShot=True)
-        self.debounce.timeout.connect(lambda: self.request_suggestion(automatic=True))
         self.word_timer = QTimer(self, singleShot=True, interval=WORD_COUNT_DELAY_MS)
         self.word_timer.timeout.connect(self._update_word_count)
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
+        self.recovery_timer = QTimer(self, singleShot=True)
+        self.recovery_timer.timeout.connect(self.autosave)
+        self._recovery_due = 0.0  # time.monotonic() by which the pending autosave must run
+        self._autosaved_revision = -1  # the editor revision the recovery file holds
+        self.editor.document().contentsChanged.connect(self._schedule_autosave)
         self.recovery = RecoverySession()
 
+        self.suggestions = SuggestionController(
+            self.editor, self.settings, model_override=model_override, parent=self
+        )
+        # The file methods stop the pause and cancel requests through these two.
+        self.debounce = self.suggestions.debounce
+        self.worker = self.suggestions.worker
+        self.suggestion_handled = self.suggestions.suggestion_handled
         self._build_status_bar()
         self._build_menus()
-        self.worker = WorkerHandle(self)
-        # Whatever ends the event loop, the engine thread must stop before Qt tears down.
-        QApplication.instance().aboutToQuit.connect(self.worker.shutdown)
-        w = self.worker.worker
-        w.loaded.connect(self._on_loaded)
-        w.load_failed.connect(self._on_load_failed)
-        w.suggestion_ready.connect(self._on_suggestion)
-        w.alternatives_ready.connect(self._on_alternatives)
-        w.failed.connect(self._on_failed)
+        self._connect_suggestions()
 
         self._apply_appearance()
-        self.debounce.setInterval(self.settings.debounce_ms)
         self._update_suggestions_label()
         self._update_title()
         self._update_word_count()
@@ -207,6 +194,10 @@ class MainWindow(QMainWindow):
         self._action(suggest, "&Accept (Tab)", self.editor.accept_ghost)
         self._action(suggest, "Accept Next &Word (Ctrl+Right)", self.editor.accept_word)
         self._action(suggest, "&Dismiss (Esc)", self.editor.hide_ghost)
+        suggest.addSeparator()
+        # Enabled after engine crashes: off, or running on safer settings.
+        self.retry_action = self._action(suggest, "Re&try the Suggestion Engine", self.retry_engine)
+        self.retry_action.setEnabled(False)
 
         settings = bar.addMenu("Se&ttings")
         self._action(settings, "&Settings…", self.show_settings, "Ctrl+,")
@@ -232,199 +223,75 @@ class MainWindow(QMainWindow):
         palette.setColor(QPalette.ColorRole.Window, palette.color(QPalette.ColorRole.Base))
         self.editor.setPalette(palette)
 
-    # --- the model ----------------------------------------------------------
+    # --- suggestions (SuggestionController) -----------------------------------
+
+    def _connect_suggestions(self) -> None:
+        c = self.suggestions
+        c.ghost_ready.connect(self.editor.show_ghost)
+        c.ghost_cleared.connect(self.editor.hide_ghost)
+        c.message.connect(self._set_message)
+        c.flash.connect(self.statusBar().showMessage)
+        c.model_text.connect(self.model_label.setText)
+        c.latency_text.connect(self.latency_label.setText)
+        c.alt_text.connect(self.alt_label.setText)
+        c.state_changed.connect(self._on_engine_state)
+
+    @property
+    def engine_state(self) -> str:
+        """none | loading | ready | failed | restarting | off (see SuggestionController)."""
+        return self.suggestions.state
+
+    @property
+    def model_info(self):
+        """The loaded model's GGUFInfo, or None."""
+        return self.suggestions.model_info
+
+    @property
+    def requests_sent(self) -> int:
+        """Suggestion and alternatives requests sent to the engine so far."""
+        return self.suggestions.requests_sent
+
+    @property
+    def dropped_results(self) -> int:
+        """Answers that arrived for a document that had changed."""
+        return self.suggestions.dropped_results
 
     def load_model(self) -> None:
-        """Start loading the configured model in the worker; the editor stays usable."""
-        config = self._engine_config()
-        self.editor.hide_ghost()
-        self.model_info = None
-        if config.model_path is None:
-            self.engine_state = "failed"
-            self._set_message(
-                "No model is installed yet. Choose a .gguf model in Settings → Model to get suggestions; "
-                "the editor works without one.",
-                error=True,
-            )
-            self.model_label.setText("no model")
-            return
-        self.engine_state = "loading"
-        self.model_label.setText(f"loading model {config.model_path.name}…")
-        self._set_message("Loading model… you can write meanwhile.")
-        self.worker.load(config)
+        """Start loading the configured model; the editor stays usable."""
+        self.suggestions.load()
 
-    def _engine_config(self):
-        config = self.settings.engine_config()
-        if self.model_override:
-            config.model_path = Path(self.model_override)
-        if config.model_path is None:
-            config.model_path = default_model_path()
-        return config
+    def retry_engine(self) -> None:
+        """Suggestions → Retry: the writer's own engine settings again, after crashes."""
+        self.suggestions.retry()
 
-    def _on_loaded(self, summary: dict) -> None:
-        self.engine_state = "ready"
-        self.model_info = summary["info"]
-        self.model_label.setText(f"{summary['model_name']} · {summary['backend']}")
-        self._set_message("")
-        self.statusBar().showMessage("Model ready.", 3000)
-        if self._suggestions_possible():  # the writer may have paused while it loaded
-            self.debounce.start()
+    def request_suggestion(self, automatic: bool = False) -> None:
+        """Ask for a suggestion at the cursor (Ctrl+Space)."""
+        self.suggestions.request(automatic)
 
-    def _on_load_failed(self, message: str) -> None:
-        self.engine_state = "failed"
-        self.model_label.setText("no model")
-        self._set_message(
-            f"{message}. Choose another model in Settings → Model; the editor works without one.",
-            error=True,
-        )
+    def cycle_alternative(self, direction: int) -> None:
+        """Show the next (+1) or previous (-1) alternative suggestion."""
+        self.suggestions.cycle(direction)
+
+    def _on_engine_state(self, state: str) -> None:
+        self.retry_action.setEnabled(self.suggestions.retry_available)
+        self._update_suggestions_label()
 
     def _set_message(self, text: str, error: bool = False) -> None:
         self.message_label.setText(text)
         self.message_label.setToolTip(text)
         self.message_label.setStyleSheet("color: #c0392b;" if error else "")
 
-    # --- suggestions --------------------------------------------------------
-
-    def _suggestions_possible(self) -> bool:
-        return self.settings.suggestions_enabled and self.engine_state == "ready"
-
-    def _on_edited(self) -> None:
-        self.alt_label.setText("")
-        if self._suggestions_possible():
-            self.debounce.start()
-
-    def _prompt(self) -> tuple[int, int, str]:
-        # Long documents: send only the tail, cut at a multiple of CONTEXT_CHARS/2
-        # so the prompt's start stays put while the writer types (the engine reuses
-        # its cache for a prompt that only grew at the end).
-        text = self.editor.text_before_cursor()
-        step = CONTEXT_CHARS // 2
-        start = (
-            max(0, (len(text) - CONTEXT_CHARS) // step * step + step)
-            if len(text) > CONTEXT_CHARS
-            else 0
-        )
-        return self.editor.revision, self.editor.textCursor().position(), text[start:]
-
-    def request_suggestion(self, automatic: bool = False) -> None:
-        """Ask the worker for a suggestion at the cursor (Ctrl+Space, or after a pause)."""
-        self.debounce.stop()
-        if not self._suggestions_possible():
-            if not automatic:
-                self.statusBar().showMessage(self._why_no_suggestions(), 4000)
-            return
-        if self.editor.textCursor().hasSelection() or (
-            automatic and not self.editor.at_end_of_paragraph()
-        ):
-            return
-        revision, cursor, text = self._prompt()
-        if not text.strip():
-            return
-        self.requests_sent += 1
-        self.worker.suggest(revision, cursor, text)
-
-    def _why_no_suggestions(self) -> str:
-        if not self.settings.suggestions_enabled:
-            return "Suggestions are off (Suggestions → Show Suggestions)."
-        if self.engine_state == "loading":
-            return "The model is still loading."
-        return "No model is loaded: choose one in Settings → Model."
-
-    def _matches_document(self, revision: int, cursor: int) -> bool:
-        return revision == self.editor.revision and cursor == self.editor.textCursor().position()
-
-    def _on_suggestion(self, request_id: int, revision: int, cursor: int, suggestion) -> None:
-        if request_id != self.worker.worker.latest_id or not self._matches_document(
-            revision, cursor
-        ):
-            self.dropped_results += 1
-            self.suggestion_handled.emit(suggestion, False)
-            return
-        if suggestion is not None:
-            self.latency_label.setText(f"{suggestion.total_ms:.0f} ms")
-        show = (
-            suggestion is not None and bool(suggestion.text) and self.settings.suggestions_enabled
-        )
-        if show:
-            self.editor.show_ghost(suggestion.text, cursor)
-        self.suggestion_handled.emit(suggestion, show)
-
-    def _on_failed(self, request_id: int, message: str) -> None:
-        self.statusBar().showMessage(f"The suggestion failed: {message}", 8000)
-
-    def _on_accepted(self, text: str) -> None:
-        # Compute ahead while the writer reads on; the pause then finds it ready.
-        if self._suggestions_possible() and self.editor.at_end_of_paragraph():
-            self.worker.prefetch(self._prompt()[2])
-        self._on_edited()
-
-    def cycle_alternative(self, direction: int) -> None:
-        """Show the next (+1) or previous (-1) alternative, computing them on first use."""
-        if not self._suggestions_possible() or self.editor.textCursor().hasSelection():
-            return
-        anchor = (self.editor.revision, self.editor.textCursor().position())
-        if self._alt_anchor == anchor and self._alts:
-            self._alt_index = (self._alt_index + direction) % len(self._alts)
-            self.editor.show_ghost(self._alts[self._alt_index], anchor[1])
-            return
-        revision, cursor, text = self._prompt()
-        if not text.strip():
-            return
-        self._alt_direction = direction
-        self.debounce.stop()
-        self.alt_label.setText("alternatives…")
-        self.requests_sent += 1
-        self._alt_request = self.worker.alternatives(revision, cursor, text)
-
-    def _on_alternatives(self, request_id: int, revision: int, cursor: int, suggestions) -> None:
-        if request_id != self.worker.worker.latest_id or not self._matches_document(
-            revision, cursor
-        ):
-            self.dropped_results += 1
-            self._update_alt_label()
-            return
-        texts = [self.editor.ghost_text] if self.editor.ghost_text else []
-        for s in suggestions:
-            if s.text and s.text not in texts:
-                texts.append(s.text)
-        if not texts:
-            self._update_alt_label()
-            return
-        self._alts, self._alt_anchor = texts, (revision, cursor)
-        start = 0 if self.editor.ghost_text else -self._alt_direction
-        self._alt_index = (start + self._alt_direction) % len(texts)
-        self.editor.show_ghost(texts[self._alt_index], cursor)
-        self._update_alt_label()
-
-    def _update_alt_label(self) -> None:
-        anchor = (self.editor.revision, self.editor.ghost_position)
-        if (
-            self._alts
-            and anchor == self._alt_anchor
-            and self.editor.ghost_text == self._alts[self._alt_index]
-        ):
-            self.alt_label.setText(f"{self._alt_index + 1}/{len(self._alts)}")
-        elif (
-            self.alt_label.text() != "alternatives…"
-            or self._alt_request != self.worker.worker.latest_id
-        ):
-            self.alt_label.setText("")
-
     def set_suggestions_enabled(self, enabled: bool) -> None:
         """Turn suggestions on or off (and remember it)."""
         self.settings.suggestions_enabled = bool(enabled)
         self.toggle_action.setChecked(self.settings.suggestions_enabled)
-        if not enabled:
-            self.debounce.stop()
-            self.worker.cancel()
-            self.editor.hide_ghost()
+        self.suggestions.set_enabled(self.settings.suggestions_enabled)
         self._update_suggestions_label()
         save_settings(self.settings)
 
     def _update_suggestions_label(self) -> None:
-        self.suggestions_label.setText(
-            "suggestions on" if self.settings.suggestions_enabled else "suggestions off"
-        )
+        on = self.settings.suggestions_enabled and self.suggestions.state != "off"
+        self.suggestions_label.setText("suggestions on" if on else "suggestions off")
 
     # --- settings -----------------------------------------------------------
 
@@ -435,22 +302,14 @@ class MainWindow(QMainWindow):
             self.apply_settings(dialog.result_settings())
 
     def apply_settings(self, new: AppSettings) -> None:
-        """Use `new` from now on: appearance at once, engine reloaded or updated as needed."""
+        """Use `new` from now on: appearance at once; the engine as the controller decides."""
         old, self.settings = self.settings, new
         save_settings(new)
         if old.model_path != new.model_path:
             self.model_override = None
         self._apply_appearance()
-        self.debounce.setInterval(new.debounce_ms)
+        self.suggestions.apply_settings(new, self.model_override)
         self.set_suggestions_enabled(new.suggestions_enabled)
-        if (
-            any(getattr(old, f) != getattr(new, f) for f in RELOAD_FIELDS)
-            or self.engine_state == "failed"
-        ):
-            self.load_model()
-        elif any(getattr(old, f) != getattr(new, f) for f in ENGINE_FIELDS):
-            self.worker.update_config(self._engine_config())
-            self.editor.hide_ghost()
 
     # --- files --------------------------------------------------------------
 
@@ -460,7 +319,7 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.editor.document().isModified())
 
     def _update_word_count(self) -> None:
-        words = len(self.editor.toPlainText().split())
+        words = self.editor.words.total  # kept current per edit: no pass over the novel
         self.words_label.setText(f"{words:,} word{'s' if words != 1 else ''}")
 
     def new_file(self) -> None:
@@ -485,9 +344,14 @@ class MainWindow(QMainWindow):
         path = Path(path).expanduser().absolute()
         if not path.exists():
             self._set_document("", path)
-            self.statusBar().showMessage(
-                f"New file: {path.name} will be created when you save.", 5000
-            )
+            problem = new_file_problem(path)
+            if problem:  # now, not at the first save hours later
+                self.statusBar().showMessage(problem, 15000)
+                QMessageBox.warning(self, "Cannot save there", problem)
+            else:
+                self.statusBar().showMessage(
+                    f"New file: {path.name} will be created when you save.", 5000
+                )
             return True
         try:
             doc = read_text_file(path)
@@ -496,6 +360,9 @@ class MainWindow(QMainWindow):
                 self, "Could not open", f"Could not open {path}:\n{err.strerror or err}"
             )
             return False
+        except NotTextError as err:
+            QMessageBox.critical(self, "Not a text file", str(err))
+            return False
         self._set_document(doc.text, path, doc.newline)
         self.recovery.clear()
         self.settings.add_recent_file(str(path))
@@ -503,6 +370,14 @@ class MainWindow(QMainWindow):
         if doc.warning:
             self.statusBar().showMessage(doc.warning, 15000)
             QMessageBox.warning(self, "Not UTF-8", doc.warning)
+        if self.editor.layout_overflows():
+            too_long = (
+                f"{path.name} is too long for this editor to show whole: the end of it cannot "
+                "be scrolled to. Nothing is lost and saving keeps all of it, but split it "
+                "into smaller files (one per part or chapter) to edit the end."
+            )
+            self.statusBar().showMessage(too_long, 15000)
+            QMessageBox.warning(self, "Document too long", too_long)
         return True
 
     def _set_document(self, text: str, path: Path | None, newline: str = "\n") -> None:
@@ -581,12 +456,27 @@ class MainWindow(QMainWindow):
 
     # --- never lose text ----------------------------------------------------
 
+    def _schedule_autosave(self) -> None:
+        # Debounced, with a deadline: a writer who never pauses is saved too.
+        now = time.monotonic()
+        if not self.recovery_timer.isActive():
+            self._recovery_due = now + RECOVERY_MAX_DELAY_MS / 1000
+        left_ms = max(0, int((self._recovery_due - now) * 1000))
+        self.recovery_timer.start(min(RECOVERY_QUIET_MS, left_ms))
+
     def autosave(self) -> None:
-        """Copy unsaved text to this session's recovery file (every 30 s and on focus loss)."""
-        if not self.editor.document().isModified():
+        """Copy unsaved text to this session's recovery file.
+
+        Runs soon after typing stops (see RECOVERY_QUIET_MS), every 30 s and on
+        focus loss; does nothing when the file already holds this revision.
+        """
+        self.recovery_timer.stop()
+        revision = self.editor.revision
+        if not self.editor.document().isModified() or revision == self._autosaved_revision:
             return
         try:
             self.recovery.save(self.editor.toPlainText(), str(self.path) if self.path else None)
+            self._autosaved_revision = revision
         except OSError as err:
             log.warning("autosave to %s failed: %s", self.recovery.path, err)
             self.statusBar().showMessage(f"Autosave failed: {err.strerror or err}", 8000)
@@ -634,12 +524,14 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Clean exit: forget the recovery file, save settings and stop the engine thread."""
+        """Clean exit: forget the recovery file, save settings and stop the engine."""
         self.autosave_timer.stop()
+        self.recovery_timer.stop()
         self.debounce.stop()
         self.recovery.clear()
+        self.recovery.close()
         save_settings(self.settings)
-        self.worker.shutdown()
+        self.suggestions.shutdown()
 
     # --- help ---------------------------------------------------------------
 
@@ -654,7 +546,7 @@ class MainWindow(QMainWindow):
     def show_model_info(self) -> None:
         """Show the loaded model's GGUF metadata."""
         if self.model_info is None:
-            QMessageBox.information(self, "About the model", self._why_no_suggestions())
+            QMessageBox.information(self, "About the model", self.suggestions.why_no_suggestions())
             return
         ModelInfoDialog(self.model_info, self).exec()
 

@@ -18,6 +18,8 @@ APPLICATION = "writer-app"
 MAX_RECENT_FILES = 10
 LENGTH_UNITS = ("words", "sentences")
 THEMES = ("light", "dark")
+# llama.cpp's CPU extra buffer types: "auto" is off on x86-64 Linux with AMX (engine/cpu.py).
+EXTRA_BUFFERS = {"auto": None, "on": True, "off": False}
 # Serif faces that read well as prose, best first; the first one installed wins.
 PROSE_FONTS = (
     "Charter",
@@ -40,10 +42,14 @@ class AppSettings:
     model_path: str = ""  # "": the bundled default model
     n_threads: int = 0  # 0: llama.cpp's choice (physical cores)
     n_gpu_layers: int = -1  # -1: all layers if the build can offload
+    extra_buffers: str = "auto"  # a key of EXTRA_BUFFERS
     debounce_ms: int = 200  # pause before a suggestion is requested
     length_unit: str = "words"  # "words" or "sentences"
     length: int = 12  # how many words, or sentences
     alt_temperature: float = 0.8  # sampling temperature of the Alt+] alternatives
+    # "Suggestion confidence": show only what the model is at least this sure of (0: everything)
+    confidence: float = EngineConfig.confidence
+    document_cache: bool = True  # learn names and phrases from the document
     font_family: str = ""  # "": the first installed of PROSE_FONTS
     font_size: int = 14  # points
     line_height: int = 150  # percent of the font's line height
@@ -60,11 +66,14 @@ class AppSettings:
             model_path=Path(self.model_path) if self.model_path else None,
             n_threads=self.n_threads if self.n_threads > 0 else None,
             n_gpu_layers=self.n_gpu_layers if self.n_gpu_layers >= 0 else None,
+            use_extra_bufts=EXTRA_BUFFERS.get(self.extra_buffers),
             # A sentence limit needs room in words and tokens, and vice versa.
             max_words=length if words else 40 * length,
             max_sentences=99 if words else length,
             max_tokens=max(16, 3 * length) if words else 60 * length,
             alt_temperature=self.alt_temperature,
+            confidence=min(max(self.confidence, 0.0), 0.99),
+            document_cache=self.document_cache,
         )
 
     def add_recent_file(self, path: str) -> None:
@@ -99,6 +108,8 @@ def load_settings(store: QSettings | None = None) -> AppSettings:
         settings.length_unit = defaults.length_unit
     if settings.theme not in THEMES:
         settings.theme = defaults.theme
+    if settings.extra_buffers not in EXTRA_BUFFERS:
+        settings.extra_buffers = defaults.extra_buffers
     return settings
 
 
@@ -107,6 +118,28 @@ def save_settings(settings: AppSettings, store: QSettings | None = None) -> None
     store = store or open_qsettings()
     for name, value in asdict(settings).items():
         store.setValue(name, value)
+    store.sync()
+
+
+# The engine settings that worked, per model file and machine (engine/ladder.py):
+# not a preference, so kept apart from AppSettings, in a group of the same file.
+ENGINE_MEMORY_GROUP = "engine_safe_settings"
+
+
+def remembered_rung(key: str, store: QSettings | None = None) -> str | None:
+    """Return the name of the rung remembered for `key` (ladder.memory_key), or None."""
+    store = store or open_qsettings()
+    value = store.value(f"{ENGINE_MEMORY_GROUP}/{key}", None)
+    return str(value) if value else None
+
+
+def remember_rung(key: str, name: str | None, store: QSettings | None = None) -> None:
+    """Remember rung `name` for `key`; None forgets it (the writer's own settings work)."""
+    store = store or open_qsettings()
+    if name is None:
+        store.remove(f"{ENGINE_MEMORY_GROUP}/{key}")
+    else:
+        store.setValue(f"{ENGINE_MEMORY_GROUP}/{key}", name)
     store.sync()
 
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from writer_app.engine.errors import ModelFileError
 from writer_app.engine.gguf_validate import GGUFInfo, validate_gguf
 from writer_app.resources import default_model_path
-from writer_app.ui.settings import LENGTH_UNITS, THEMES, AppSettings
+from writer_app.ui.settings import EXTRA_BUFFERS, LENGTH_UNITS, THEMES, AppSettings
 
 
 def describe_model(info: GGUFInfo) -> str:
@@ -80,6 +80,14 @@ class SettingsDialog(QDialog):
         model_form.addRow("", self.model_info)
         model_form.addRow("CPU threads", self.threads)
         model_form.addRow("GPU layers", self.gpu_layers)
+        self.extra_buffers = QComboBox()
+        self.extra_buffers.addItems(list(EXTRA_BUFFERS))
+        self.extra_buffers.setCurrentText(settings.extra_buffers)
+        self.extra_buffers.setToolTip(
+            "Weights repacked for faster CPU kernels. Auto: on, except on Linux PCs "
+            "whose CPU has AMX, where llama.cpp crashes with them."
+        )
+        model_form.addRow("CPU extra buffer types", self.extra_buffers)
         model_box = QGroupBox("Model")
         model_box.setLayout(model_form)
 
@@ -98,11 +106,24 @@ class SettingsDialog(QDialog):
         self.temperature.setRange(0.05, 2.0)
         self.temperature.setSingleStep(0.05)
         self.temperature.setValue(settings.alt_temperature)
+        self.confidence = QDoubleSpinBox()
+        self.confidence.setRange(0.0, 0.95)
+        self.confidence.setSingleStep(0.05)
+        self.confidence.setSpecialValueText("show everything")  # shown for 0
+        self.confidence.setValue(settings.confidence)
+        self.confidence.setToolTip(
+            "Show a suggestion only as far as the model is at least this sure you will "
+            "type it. Higher: fewer, shorter, more often right."
+        )
+        self.document_cache = QCheckBox("Learn names and phrases from the document")
+        self.document_cache.setChecked(settings.document_cache)
         suggest_form = QFormLayout()
         suggest_form.addRow(self.enabled)
         suggest_form.addRow("Pause before suggesting", self.debounce)
         suggest_form.addRow("Suggestion length (up to)", length_row)
         suggest_form.addRow("Alternatives temperature", self.temperature)
+        suggest_form.addRow("Suggestion confidence", self.confidence)
+        suggest_form.addRow(self.document_cache)
         suggest_box = QGroupBox("Suggestions")
         suggest_box.setLayout(suggest_form)
 
@@ -169,11 +190,14 @@ class SettingsDialog(QDialog):
             model_path=self.model_edit.text(),
             n_threads=self.threads.value(),
             n_gpu_layers=self.gpu_layers.value(),
+            extra_buffers=self.extra_buffers.currentText(),
             suggestions_enabled=self.enabled.isChecked(),
             debounce_ms=self.debounce.value(),
             length=self.length.value(),
             length_unit=self.length_unit.currentText(),
             alt_temperature=round(self.temperature.value(), 2),
+            confidence=round(self.confidence.value(), 2),
+            document_cache=self.document_cache.isChecked(),
             font_family=self.font_family.currentFont().family(),
             font_size=self.font_size.value(),
             theme=self.theme.currentText(),

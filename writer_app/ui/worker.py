@@ -1,151 +1,155 @@
-"""The engine's thread: a QObject living on a QThread that owns the Engine.
+"""The engine's thread: a QObject living on a QThread that owns the engine process.
 
-The UI thread talks to it only through queued signals, and never calls the
-model itself. Every request carries an id; the UI thread sets `latest_id` when
-it makes a request, and a running generation whose id is no longer the latest
-is cancelled through the engine's should_cancel hook. That int is the only
-state shared between the threads (reading or writing it is atomic in Python).
+The model runs in a child process (writer_app.engine.client / host), so a
+native crash ends that process and never the editor. This worker owns the
+child's EngineClient and blocks on it, so the UI thread never waits on a pipe.
+The UI thread talks to the worker only through queued signals.
+
+Every request carries an id. The UI thread writes the newest id into the
+CancelFlag, a shared int that the child's abort callback reads, so a newer
+request stops an older one inside llama.cpp without a message. That flag is
+the only state shared between the threads (and the processes).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from writer_app.engine import Engine, EngineConfig, EngineError
+from writer_app.engine import EngineConfig, EngineError
+from writer_app.engine.client import EngineClient, EngineCrashed
 from writer_app.engine.errors import GenerationCancelled
+from writer_app.engine.protocol import CancelFlag
 
 log = logging.getLogger(__name__)
 
-ENGINE_NICE = 2  # how much lower than the UI the model computes (Linux nice steps)
+KILL_WAIT_MS = 2000  # after a shutdown that timed out: the wait once the child is killed
 
 
 class EngineWorker(QObject):
-    """Loads the model and answers suggestion requests in its own thread.
+    """Starts the engine process and relays requests to it, in its own thread.
 
     Slots are invoked through queued connections (see WorkerHandle); results
     come back as signals carrying the request's id, revision and cursor position.
     """
 
-    loaded = Signal(object)  # {"model_name": str, "backend": str, "info": GGUFInfo}
+    process_started = Signal(object)  # protocol.Hello: pid, the machine's defaults
+    loaded = Signal(object)  # the load summary: model_name, backend, info, ...
     load_failed = Signal(str)  # a message for the writer
+    crashed = Signal(object)  # EngineCrashed: the engine process died
+    request_started = Signal(int)  # id: a request went to the engine process
     suggestion_ready = Signal(int, int, int, object)  # id, revision, cursor, Suggestion | None
     alternatives_ready = Signal(int, int, int, object)  # id, revision, cursor, list[Suggestion]
     failed = Signal(int, str)  # id, message: the engine raised while generating
+    document_lost = Signal()  # an edit did not fit the engine's copy: resend the whole text
 
-    def __init__(self):
+    def __init__(self, flag: CancelFlag):
         super().__init__()
-        self.engine: Engine | None = None
-        self.latest_id = 0  # written by the UI thread, read here
+        self.flag = flag
+        self.client = EngineClient(flag)
 
     def _cancelled(self, request_id: int) -> bool:
-        return self.latest_id != request_id
-
-    @Slot()
-    def lower_priority(self) -> None:
-        """Make this thread (and llama.cpp's threads it starts) yield the CPU to the UI thread.
-
-        QThread priorities are ignored on Linux, so there the thread's nice value
-        is raised instead (Linux keeps nice per thread). Best effort: never raises.
-        """
-        if not sys.platform.startswith("linux"):
-            return
-        try:
-            tid = threading.get_native_id()
-            os.setpriority(
-                os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + ENGINE_NICE)
-            )
-        except OSError as err:
-            log.info("could not lower the engine thread's priority: %s", err)
+        return self.flag.get() != request_id
 
     @Slot(object)
     def load(self, config: EngineConfig) -> None:
-        """Close any engine and load a new one from `config`; emits loaded or load_failed."""
-        self.close()
+        """Load `config`'s model, starting the engine process if needed; emits loaded,
+        load_failed or crashed."""
         try:
-            self.engine = Engine(config)
+            if not self.client.running:
+                self.process_started.emit(self.client.start())
+            summary = self.client.load(config)
+        except EngineCrashed as err:
+            self.crashed.emit(err)
+            return
         except EngineError as err:
             log.warning("model failed to load: %s", err)
             self.load_failed.emit(str(err))
             return
-        except Exception as err:  # a bug or an llama.cpp surprise must not kill the thread
+        except Exception as err:  # a bug or a surprise must not kill the thread
             log.exception("model failed to load")
             self.load_failed.emit(f"The model could not be loaded: {err}")
             return
-        self.loaded.emit(
-            {
-                "model_name": self.engine.model_name,
-                "backend": self.engine.backend,
-                "info": self.engine.info,
-            }
-        )
+        self.loaded.emit(summary)
 
     @Slot(object)
     def update_config(self, config: EngineConfig) -> None:
-        """Apply generation settings (lengths, temperature) to the loaded engine."""
-        if self.engine is None:
+        """Apply settings that need no reload (lengths, temperature, threads) to the engine."""
+        if not self.client.loaded:
             return
         try:
-            self.engine.update_config(config)
-        except Exception as err:  # a reload that failed leaves the engine closed
+            summary = self.client.configure(config)
+        except EngineCrashed as err:
+            self.crashed.emit(err)
+            return
+        except Exception as err:
             log.exception("applying the settings failed")
-            self.engine = None
             self.load_failed.emit(str(err))
+            return
+        if summary.get("reloaded"):
+            self.loaded.emit(summary)
 
     @Slot(int, int, int, str)
     def suggest(self, request_id: int, revision: int, cursor: int, text: str) -> None:
         """Generate one suggestion for `text` unless superseded; emits suggestion_ready or failed."""
-        if self.engine is None or self._cancelled(request_id):
-            return
-        result = self._run(
-            request_id, lambda cancel: self.engine.suggest(text, should_cancel=cancel)
-        )
+        result = self._run(request_id, "suggest", text)
         if result is not _CANCELLED:
             self.suggestion_ready.emit(request_id, revision, cursor, result)
 
     @Slot(int, int, int, str)
     def alternatives(self, request_id: int, revision: int, cursor: int, text: str) -> None:
         """Generate the alternatives for `text` unless superseded; emits alternatives_ready or failed."""
-        if self.engine is None or self._cancelled(request_id):
-            return
-        result = self._run(
-            request_id, lambda cancel: self.engine.alternatives(text, should_cancel=cancel)
-        )
+        result = self._run(request_id, "alternatives", text)
         if result is not _CANCELLED:
             self.alternatives_ready.emit(request_id, revision, cursor, result)
 
     @Slot(int, str)
     def prefetch(self, request_id: int, text: str) -> None:
         """Warm the engine for `text` (after an accept), unless a newer request came in."""
-        if self.engine is None or self._cancelled(request_id):
+        self._run(request_id, "prefetch", text, quiet=True)
+
+    @Slot(str, object, object)
+    def notify(self, kind: str, args: tuple, kwargs: dict) -> None:
+        """Send a request whose answer nobody waits for (a kind of protocol.REQUESTS)."""
+        if not self.client.loaded:
             return
         try:
-            self.engine.prefetch(text, should_cancel=lambda: self._cancelled(request_id))
-        except Exception:  # only a speed-up: never worth a message
-            log.exception("prefetch failed")
+            self.client.request(kind, *args, **kwargs)
+        except EngineCrashed as err:
+            self.crashed.emit(err)
+        except EngineError as err:
+            log.warning("request %s failed: %s", kind, err)
+            if kind == "document_changed":
+                self.document_lost.emit()
+        except Exception:
+            log.exception("request %s failed", kind)
 
     @Slot()
     def close(self) -> None:
-        """Free the engine (and its model memory)."""
-        if self.engine is not None:
-            engine, self.engine = self.engine, None
-            try:
-                engine.close()
-            except Exception:
-                log.exception("closing the engine failed")
-
-    def _run(self, request_id, call):
+        """Stop the engine process (and free its model memory)."""
         try:
-            return call(lambda: self._cancelled(request_id))
+            self.client.close()
+        except Exception:
+            log.exception("stopping the engine process failed")
+
+    def _run(self, request_id: int, kind: str, text: str, quiet: bool = False):
+        if not self.client.loaded or self._cancelled(request_id):
+            return _CANCELLED
+        self.request_started.emit(request_id)
+        try:
+            return self.client.request(kind, text, cancel_id=request_id)
         except GenerationCancelled:
             return _CANCELLED
+        except EngineCrashed as err:
+            self.crashed.emit(err)
+            return _CANCELLED
         except Exception as err:
-            log.exception("suggestion request %d failed", request_id)
-            self.failed.emit(request_id, str(err) or type(err).__name__)
+            if quiet:  # a prefetch is only a speed-up: never worth a message
+                log.exception("%s failed", kind)
+            else:
+                log.exception("%s request %d failed", kind, request_id)
+                self.failed.emit(request_id, str(err) or type(err).__name__)
             return _CANCELLED
 
 
@@ -163,11 +167,13 @@ class WorkerHandle(QObject):
     _suggest = Signal(int, int, int, str)
     _alternatives = Signal(int, int, int, str)
     _prefetch = Signal(int, str)
+    _notify = Signal(str, object, object)
     _close = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.worker = EngineWorker()
+        self.flag = CancelFlag()
+        self.worker = EngineWorker(self.flag)
         self.thread = QThread()
         self.thread.setObjectName("engine")
         self.worker.moveToThread(self.thread)
@@ -177,16 +183,26 @@ class WorkerHandle(QObject):
         self._suggest.connect(self.worker.suggest)
         self._alternatives.connect(self.worker.alternatives)
         self._prefetch.connect(self.worker.prefetch)
+        self._notify.connect(self.worker.notify)
         self._close.connect(self.worker.close)
-        self.thread.started.connect(self.worker.lower_priority)
         self._next_id = 0
         self._prefetch_text: str | None = None
-        self.thread.start(QThread.Priority.LowPriority)  # honoured on macOS and Windows
+        self.thread.start()
+
+    @property
+    def latest_id(self) -> int:
+        """The newest request's id: answers to any other are stale."""
+        return self.flag.get()
+
+    @property
+    def engine_pid(self) -> int | None:
+        """The engine process's id (None when none runs)."""
+        return self.worker.client.pid
 
     def _new_id(self) -> int:
-        # Setting latest_id is what cancels the request in flight.
+        # Setting the flag is what cancels the request in flight, in the child.
         self._next_id += 1
-        self.worker.latest_id = self._next_id
+        self.flag.set(self._next_id)
         self._prefetch_text = None
         return self._next_id
 
@@ -195,12 +211,12 @@ class WorkerHandle(QObject):
         self._new_id()
 
     def load(self, config: EngineConfig) -> None:
-        """Ask the worker to (re)load the model; answered by loaded or load_failed."""
+        """Ask the worker to (re)load the model; answered by loaded, load_failed or crashed."""
         self.cancel()
         self._load.emit(config)
 
     def update_config(self, config: EngineConfig) -> None:
-        """Send generation settings to the loaded engine."""
+        """Send settings that need no reload to the loaded engine."""
         self._update_config.emit(config)
 
     def suggest(self, revision: int, cursor: int, text: str) -> int:
@@ -226,12 +242,21 @@ class WorkerHandle(QObject):
         self._prefetch_text = text
         self._prefetch.emit(request_id, text)
 
+    def notify(self, kind: str, *args, **kwargs) -> None:
+        """Send the engine a request of `kind` (protocol.REQUESTS) without waiting for it."""
+        self._notify.emit(kind, args, kwargs)
+
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Cancel requests, free the engine and stop the thread (waits up to timeout_ms)."""
+        """Cancel requests, stop the engine process and the thread (waits up to timeout_ms;
+        then kills the process)."""
         if not self.thread.isRunning():
             return
         self.cancel()
         self._close.emit()
         self.thread.quit()
         if not self.thread.wait(timeout_ms):
-            log.warning("the engine thread did not stop within %d ms", timeout_ms)
+            log.warning("the engine did not stop within %d ms; killing it", timeout_ms)
+            self.worker.client.kill()
+            if not self.thread.wait(KILL_WAIT_MS):
+                return  # the flag stays mapped: the thread may still read it
+        self.flag.close()

@@ -1,0 +1,216 @@
+"""The wire between the app and its engine process: messages, framing, the cancel flag.
+
+The engine runs in a child process (see host.py for the child, client.py for
+the app's side), so that a native crash in llama.cpp ends that process and
+not the editor. The two talk over the child's stdin and stdout:
+
+    app -> child   Request(seq, kind, args, kwargs, cancel_id)
+    child -> app   Hello(...) once at start, then one Reply(seq, ...) per Request
+
+Requests are answered one at a time, in order. A frame is a 4-byte
+little-endian length and a pickle (both ends run this same code, over a pipe
+only they hold). A newer request stops an older one through the CancelFlag,
+not through the pipe: the child is busy inside llama.cpp and reads no pipe
+then, but its abort callback reads the flag between graph nodes.
+
+Request kinds are rows of REQUESTS. An Engine method becomes callable from
+the app by adding one row (and, for a new argument type, nothing else:
+arguments are pickled).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import pickle
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from writer_app.engine.errors import (
+    EngineError,
+    GenerationCancelled,
+    ModelFileError,
+    ModelLoadError,
+)
+
+PROTOCOL_VERSION = 1
+HEADER = struct.Struct("<I")
+MAX_FRAME_BYTES = 256 * 1024 * 1024  # a corrupt header must not make us allocate the moon
+
+
+@dataclass(frozen=True)
+class RequestKind:
+    """How the child answers one kind of request."""
+
+    method: str | None  # the Engine method called; None: handled by the host itself
+    cancellable: bool = False  # gets should_cancel=... reading the cancel flag
+    needs_engine: bool = True  # answered with an error when no model is loaded
+
+
+# kind -> how the child handles it. Host-level kinds ("load", "configure",
+# "process_stats", "shutdown") are implemented in host.py.
+REQUESTS: dict[str, RequestKind] = {
+    "load": RequestKind(None, needs_engine=False),
+    "configure": RequestKind(None),  # new EngineConfig: update, or reload when it must
+    "process_stats": RequestKind(None, needs_engine=False),
+    "shutdown": RequestKind(None, needs_engine=False),
+    "suggest": RequestKind("suggest", cancellable=True),
+    "alternatives": RequestKind("alternatives", cancellable=True),
+    "prefetch": RequestKind("prefetch", cancellable=True),
+    "prompt_tokens": RequestKind("prompt_tokens"),
+    "set_document": RequestKind("set_document"),
+    "document_changed": RequestKind("document_changed"),
+}
+
+# Errors that cross the boundary keep their type (by name), so the app can
+# tell "this file is not a model" from "a newer request won".
+ERRORS: dict[str, type[EngineError]] = {
+    cls.__name__: cls for cls in (EngineError, ModelFileError, ModelLoadError, GenerationCancelled)
+}
+
+
+@dataclass
+class Request:
+    """One call into the child. `seq` pairs it with its Reply; `cancel_id` is the
+    app's request id: the call is cancelled once the CancelFlag holds another value."""
+
+    seq: int
+    kind: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    cancel_id: int | None = None
+    sent_at: float = 0.0  # time.perf_counter() in the app when sent (a system-wide clock)
+
+
+@dataclass
+class Reply:
+    """The child's answer to Request `seq`: a value, or an error by type name and message."""
+
+    seq: int
+    value: Any = None
+    error_type: str | None = None  # a key of ERRORS
+    error: str = ""  # a message for people
+    stats: dict = field(default_factory=dict)  # the engine's last_stats after this request
+    received_at: float = 0.0  # time.perf_counter() in the child
+    sent_at: float = 0.0
+
+    def raise_error(self) -> None:
+        """Raise the error this reply carries, as its own EngineError subclass (if any)."""
+        if self.error_type is not None:
+            raise ERRORS.get(self.error_type, EngineError)(self.error)
+
+
+@dataclass
+class Hello:
+    """The child's first message: it is up, and what "automatic" means on this machine."""
+
+    pid: int
+    protocol: int
+    # The values EngineConfig's None fields resolve to here (n_threads,
+    # n_gpu_layers, use_extra_bufts), so the app can tell which safer
+    # settings would change anything.
+    defaults: dict = field(default_factory=dict)
+    llama_cpp_version: str = ""
+
+
+class ChannelClosed(EOFError):
+    """The other end closed the pipe (or died) before a whole frame came."""
+
+
+def write_message(stream: BinaryIO, message: object) -> None:
+    """Write one framed message and flush. Raises BrokenPipeError/OSError if the pipe is gone."""
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def read_message(stream: BinaryIO) -> object:
+    """Read one framed message. Raises ChannelClosed at end of stream or on a short or
+    oversized frame."""
+    header = _read_exactly(stream, HEADER.size)
+    (size,) = HEADER.unpack(header)
+    if size > MAX_FRAME_BYTES:
+        raise ChannelClosed(f"a frame of {size} bytes: the stream is corrupt")
+    return pickle.loads(_read_exactly(stream, size))
+
+
+def _read_exactly(stream: BinaryIO, n: int) -> bytes:
+    data = stream.read(n)
+    while data is not None and 0 < len(data) < n:  # raw streams may return less
+        more = stream.read(n - len(data))
+        if not more:
+            break
+        data += more
+    if data is None or len(data) < n:
+        raise ChannelClosed("the engine process closed the pipe")
+    return data
+
+
+class CancelFlag:
+    """One int64 in a small memory-mapped file, shared by the app and its engine process.
+
+    The app writes its newest request id; the child's should_cancel compares it
+    with the id of the request it is running. An aligned 8-byte load or store is
+    one instruction, so neither side ever sees half a value, and no lock is needed
+    (llama.cpp polls it from its abort callback, where waiting is not allowed).
+
+    `CancelFlag()` creates the file (the app; it deletes it in close());
+    `CancelFlag.attach(path)` maps an existing one (the child).
+    """
+
+    SIZE = 8
+    CLOSED = -1  # what get() returns after close(): no request has this id
+
+    def __init__(self, path: str | None = None):
+        self._owner = path is None
+        if path is None:
+            shm = "/dev/shm"  # memory-backed on Linux; elsewhere the temp folder does
+            fd, path = tempfile.mkstemp(
+                prefix="writer-cancel-", dir=shm if os.path.isdir(shm) else None
+            )
+            os.write(fd, b"\0" * self.SIZE)
+        else:
+            fd = os.open(path, os.O_RDWR)
+        try:
+            self._map = mmap.mmap(fd, self.SIZE)
+        finally:
+            os.close(fd)  # the mapping keeps the file
+        self.path = path
+        self._value = ctypes.c_int64.from_buffer(self._map)
+
+    @classmethod
+    def attach(cls, path: str) -> CancelFlag:
+        """Map the flag the app created at `path`. Raises OSError if it is gone."""
+        return cls(path)
+
+    def get(self) -> int:
+        """Return the id of the newest request (CLOSED once closed: every request is stale)."""
+        value = self._value
+        return value.value if value is not None else self.CLOSED
+
+    def set(self, value: int) -> None:
+        """Make `value` the newest request id: any request with another id is cancelled."""
+        if self._value is not None:
+            self._value.value = value
+
+    def close(self) -> None:
+        """Unmap the flag; the creator also deletes its file (idempotent)."""
+        if self._map is None:
+            return
+        self._value = None  # the ctypes view pins the map's buffer
+        self._map.close()
+        self._map = None
+        if self._owner:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
