@@ -73,7 +73,8 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "## How it was made",
         "",
         "```",
-        f"bash recipes/default-model/run.sh --corpus {corpus} --out OUT --profile {profile}",
+        f"bash recipes/default-model/run.sh --corpus {corpus} --out OUT --profile {profile}"
+        + (" --from resources/models/writer-default-q8_0.gguf --ship" if profile == "continue" else ""),
         "```",
         "",
         f"Settings: `recipes/default-model/{profile}.json`. "
@@ -126,7 +127,9 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "## Speed and usefulness (writer-bench, q8_0)",
         "",
         f"On a {latency.get('chars', 0):,}-character val passage, {latency.get('threads')} threads, "
-        f"context {latency.get('n_ctx', 512)}, {latency.get('requests')} requests:",
+        f"context {latency.get('n_ctx', 512)}, {latency.get('requests')} requests, with the app's "
+        f"default suggestion confidence ({ksr.get('confidence', 'n/a')}) and document cache "
+        f"({'on' if ksr.get('document_cache', True) else 'off'}):",
         "",
         f"- first token: p50 {_fmt(_get(latency, 'first_token_ms', 'p50'), '.1f')} ms; "
         f"suggestion: p50 {_fmt(_get(latency, 'suggestion_ms', 'p50'), '.1f')} ms, "
