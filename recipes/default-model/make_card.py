@@ -74,7 +74,11 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "",
         "```",
         f"bash recipes/default-model/run.sh --corpus {corpus} --out OUT --profile {profile}"
-        + (" --from resources/models/writer-default-q8_0.gguf --ship" if profile == "continue" else ""),
+        + (
+            " --from resources/models/writer-default-q8_0.gguf --ship"
+            if profile == "continue"
+            else ""
+        ),
         "```",
         "",
         f"Settings: `recipes/default-model/{profile}.json`. "
