@@ -29,7 +29,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk; a no-op where folders can't be opened."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -83,7 +84,7 @@ def save_state(state: dict, folder: Path) -> None:
         # leaves a checksum that refuses the old state, never a bad state accepted.
         os.replace(sum_tmp, folder / (STATE_FILE + CHECKSUM_SUFFIX))
         os.replace(tmp, path)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except OSError as exc:
         for leftover in folder.glob("*.tmp"):
             leftover.unlink(missing_ok=True)
@@ -136,4 +137,4 @@ def save_pretrained_atomic(model, folder: Path) -> None:
         os.replace(folder, old)
     os.replace(tmp, folder)
     shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(folder.parent)
+    fsync_dir(folder.parent)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import llama_cpp
 
+from finetune.checkpoint import fsync_dir
 from finetune.errors import ExportError
 
 # Our quant name -> llama.cpp file type. f32/f16 are written directly by the
@@ -167,19 +168,6 @@ def _fallback_warning(checkpoint, quant: str, tensor_types: dict[str, int]) -> s
     )
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def export_gguf(
     checkpoint_dir: Path,
     out_path: Path,
@@ -273,7 +261,7 @@ def export_gguf(
                     f"relative L2 (limit {limit:.0e}); the conversion is wrong, file not written"
                 )
         os.replace(partial, out_path)
-        _fsync_dir(out_path.parent)
+        fsync_dir(out_path.parent)
     except OSError as exc:
         raise ExportError(_words(exc, out_path, partial.exists())) from exc
     except ExportError as exc:
