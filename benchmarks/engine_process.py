@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engine_latency import STORY  # noqa: E402
 
-from writer_app.resources import default_model_path  # noqa: E402
+from gpt2gguf.constants import default_model_path  # noqa: E402
 
 # Runs in a child: the app's window, the model loaded, one suggestion, then the RSS of both.
 APP_PROBE = """

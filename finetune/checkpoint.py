@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from finetune.errors import CheckpointError, FinetuneError
+from gpt2gguf.files import fsync_dir
 
 STATE_FILE = "state.pt"
 CHECKSUM_SUFFIX = ".sha256"
@@ -27,20 +28,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (a rename in it) to disk; a no-op where folders can't be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_error(exc: OSError, what: Path) -> FinetuneError:

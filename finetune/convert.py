@@ -16,8 +16,8 @@ import gguf
 import numpy as np
 
 from finetune.errors import CheckpointError
-from writer_app.engine.gguf_validate import gpt2_tensor_shapes
-from writer_app.resources import EOS_TOKEN_ID, TOKENIZER_DIR
+from gpt2gguf.constants import EOS_TOKEN_ID, TOKENIZER_DIR
+from gpt2gguf.validate import gpt2_tensor_shapes
 
 # HF GPT-2 activations llama.cpp's gpt2 graph reproduces (it uses tanh-GELU;
 # exact GELU differs from it by < 1e-3, well inside quantization noise).

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import llama_cpp
 
-from finetune.checkpoint import fsync_dir
 from finetune.errors import ExportError
+from gpt2gguf.files import fsync_dir
 
 # Our quant name -> llama.cpp file type. f32/f16 are written directly by the
 # converter; the rest are quantized by llama.cpp from an F32 intermediate.
@@ -191,8 +191,8 @@ def export_gguf(
     full disk or a verify failure; on any error out_path is left untouched.
     """
     from finetune.convert import load_checkpoint, write_gguf
-    from writer_app.engine.errors import ModelFileError
-    from writer_app.engine.gguf_validate import validate_gguf
+    from gpt2gguf.errors import ModelFileError
+    from gpt2gguf.validate import validate_gguf
 
     if quant not in QUANT_TYPES:
         raise ExportError(f"unknown quant type {quant!r}; choose one of {', '.join(QUANT_TYPES)}")

@@ -16,9 +16,9 @@ import numpy as np
 
 from finetune.convert import BLOCK_TENSORS, CONFIG_KEY, GLOBAL_TENSORS
 from finetune.errors import CheckpointError
-from writer_app.engine.errors import ModelFileError
-from writer_app.engine.gguf_validate import validate_gguf
-from writer_app.resources import EOS_TOKEN_ID, TOKENIZER_DIR, default_model_path
+from gpt2gguf.constants import EOS_TOKEN_ID, TOKENIZER_DIR, default_model_path
+from gpt2gguf.errors import ModelFileError
+from gpt2gguf.validate import validate_gguf
 
 # The tensor types we turn back into floats. F32/F16/BF16 are read as they
 # are; the quantized ones go through gguf.quants.dequantize.

@@ -39,8 +39,8 @@ class LlamaScorer:
         """
         from llama_cpp import Llama
 
-        from writer_app.engine.errors import ModelFileError
-        from writer_app.engine.gguf_validate import validate_gguf
+        from gpt2gguf.errors import ModelFileError
+        from gpt2gguf.validate import validate_gguf
 
         # Check first: llama.cpp may abort the process on hostile bytes.
         try:

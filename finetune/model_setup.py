@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from finetune.errors import CheckpointError, FinetuneError
-from writer_app.resources import EOS_TOKEN_ID, GPT2_VOCAB_SIZE
+from gpt2gguf.constants import EOS_TOKEN_ID, GPT2_VOCAB_SIZE
 
 # Named sizes for --init. Widths are multiples of 256 where it matters, so
 # that llama.cpp's K-quants apply to every matrix of the exported model.

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from writer_app.resources import EOS_TOKEN_ID, TOKENIZER_DIR
+from gpt2gguf.constants import EOS_TOKEN_ID, TOKENIZER_DIR
 
 
 class Progress:

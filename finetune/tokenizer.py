@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from writer_app.resources import TOKENIZER_DIR
+from gpt2gguf.constants import TOKENIZER_DIR
 
 
 def load_tokenizer(checkpoint_dir: Path | None = None) -> Tokenizer:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from finetune.errors import FinetuneError
-from writer_app.resources import EOS_TOKEN_ID
+from gpt2gguf.constants import EOS_TOKEN_ID
 
 # Dense bf16 peak of the GPUs we know, for MFU. Unknown devices report no MFU.
 PEAK_TFLOPS = {

@@ -66,7 +66,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from writer_app.resources import default_model_path
+    from gpt2gguf.constants import default_model_path
 
     model = Path(args.model) if args.model else default_model_path()
     if model is None:

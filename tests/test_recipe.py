@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from writer_app.engine.gguf_validate import validate_gguf
+from gpt2gguf.validate import validate_gguf
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "recipes" / "default-model" / "run.sh"

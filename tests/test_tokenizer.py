@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from finetune.tokenizer import load_tokenizer
-from writer_app.resources import TOKENIZER_DIR
+from gpt2gguf.constants import TOKENIZER_DIR
 
 DATA = Path(__file__).parent / "data"
 SEP = "\n__ggml_vocab_test__\n"

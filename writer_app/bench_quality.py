@@ -30,10 +30,10 @@ import sys
 import time
 from pathlib import Path
 
+from gpt2gguf.validate import validate_gguf
 from writer_app.engine import Engine, EngineConfig, EngineError
 from writer_app.engine.cache import CacheWeights, DocumentCache
 from writer_app.engine.engine import next_token_probs, softmax
-from writer_app.engine.gguf_validate import validate_gguf
 from writer_app.engine.model import LlamaModel, default_gpu_layers, physical_cores
 
 # name -> the EngineConfig fields that make the setting (None: the --confidence given).

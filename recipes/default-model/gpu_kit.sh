@@ -84,7 +84,7 @@ join)
   [ "$(sha256sum "$DIR/$NAME-q8_0.gguf" | cut -d' ' -f1)" = "$(cat "$DIR/$NAME-q8_0.gguf.sha256")" ] \
     || { echo "join: checksum mismatch" >&2; exit 1; }
   tar -C "$DIR" -xJf "$DIR/results.tar.xz"
-  "$ROOT/.venv/bin/python" -c "import sys; from writer_app.engine.gguf_validate import validate_gguf; print(validate_gguf(sys.argv[1]))" "$DIR/$NAME-q8_0.gguf"
+  "$ROOT/.venv/bin/python" -c "import sys; from gpt2gguf.validate import validate_gguf; print(validate_gguf(sys.argv[1]))" "$DIR/$NAME-q8_0.gguf"
   ;;
 *)
   echo "usage: gpu_kit.sh prepare --corpus DIR | device [--profile gpu|smoke] | join DIR" >&2; exit 2 ;;

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
+from gpt2gguf.constants import TOKENIZER_DIR
 from tests.fixtures_text import TRAIN_TEXT
 from writer_app.engine import Engine, EngineConfig, EngineError
 from writer_app.engine import cache as cache_module
 from writer_app.engine.cache import CacheWeights, DocumentCache, NgramCounts, split_chunks
-from writer_app.resources import TOKENIZER_DIR
 
 N_VOCAB = 50257
 

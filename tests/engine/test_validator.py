@@ -13,8 +13,8 @@ import gguf
 import numpy as np
 import pytest
 
-from writer_app.engine.errors import ModelFileError
-from writer_app.engine.gguf_validate import GGML_TYPES, GGUFInfo, validate_gguf
+from gpt2gguf.errors import ModelFileError
+from gpt2gguf.validate import GGML_TYPES, GGUFInfo, validate_gguf
 
 N_EMBD, N_FF, N_CTX, N_VOCAB, N_LAYER = 8, 32, 16, 6, 2
 EPS_KEY = "gpt2.attention.layer_norm_epsilon"
@@ -223,7 +223,7 @@ def test_type_table_matches_the_gguf_package():
 
 def test_validator_imports_neither_torch_nor_llama_nor_gguf():
     code = (
-        "import sys, writer_app.engine.gguf_validate; "
+        "import sys, gpt2gguf.validate; "
         "bad = {'torch', 'llama_cpp', 'gguf'} & set(sys.modules); "
         "assert not bad, bad"
     )

@@ -15,8 +15,8 @@ from finetune.errors import CheckpointError, ExportError
 from finetune.export import QUANT_TYPES, export_gguf
 from finetune.llama_scoring import LlamaScorer
 from finetune.verify import verify_gguf
+from gpt2gguf.validate import validate_gguf
 from tests.conftest import TRAIN_TEXT, save_checkpoint, tiny_gpt2_config
-from writer_app.engine.gguf_validate import validate_gguf
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from finetune import corpus
 from finetune.tokenizer import load_tokenizer
 from finetune.tokens import prepare_tokens
-from writer_app.resources import EOS_TOKEN_ID
+from gpt2gguf.constants import EOS_TOKEN_ID
 
 DOCS = ["The fox ran.", '"Why?" asked the hen.', "The end \u2014 or is it\u2026"]
 

@@ -22,8 +22,8 @@ from finetune.evaluate import gguf_perplexity, strip_separators, window_starts
 from finetune.report import read_metrics
 from finetune.tokenizer import load_tokenizer
 from finetune.train import TrainConfig, lr_at
+from gpt2gguf.validate import validate_gguf
 from tests.finetune.training_corpus import tiny_args, write_corpus
-from writer_app.engine.gguf_validate import validate_gguf
 
 REPO = Path(__file__).resolve().parents[2]
 UNTRAINED_LOSS = math.log(50257)  # 10.82: a uniform guess over the vocabulary

@@ -11,9 +11,10 @@ crash or a full disk leaves either the old file or the new one, never half of ea
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from gpt2gguf.files import atomic_write
 
 # Tried in order; Latin-1 maps every byte, so the last one always succeeds.
 FALLBACK_ENCODINGS = ("cp1252", "latin-1")
@@ -25,7 +26,6 @@ ENCODING_NAMES = {
 }
 # Byte order marks of the text encodings that legitimately contain NUL bytes.
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-NEW_FILE_MODE = 0o666  # before the umask, as open() and every editor create files
 
 
 class NotTextError(ValueError):
@@ -129,33 +129,6 @@ def new_file_problem(path: str | os.PathLike) -> str | None:
     return None
 
 
-def write_atomic(path: str | os.PathLike, data: bytes, mode: int = NEW_FILE_MODE) -> None:
-    """Replace the file at `path` with `data` atomically (temp file, fsync, rename).
-
-    A symlink is followed, so the link survives and its target is replaced; an
-    existing file keeps its permission bits, and a new one gets `mode` less the
-    umask. Raises OSError (no permission, disk full, missing folder...) and
-    then leaves the old file untouched.
-    """
-    target = Path(os.path.realpath(path))
-    fd, tmp_name = _create_temp(target, mode)
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        if target.exists():
-            os.chmod(tmp_name, target.stat().st_mode & 0o7777)
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(target.parent)
-
-
 def save_text_file(path: str | os.PathLike, text: str, newline: str = "\n") -> None:
     """Write `text` to `path` as UTF-8 with `newline` line ends, atomically.
 
@@ -163,28 +136,4 @@ def save_text_file(path: str | os.PathLike, text: str, newline: str = "\n") -> N
     """
     if newline != "\n":
         text = text.replace("\n", newline)
-    write_atomic(path, text.encode("utf-8"))
-
-
-def _create_temp(target: Path, mode: int) -> tuple[int, str]:
-    # Not tempfile.mkstemp: it forces mode 0600, and reading the umask to undo
-    # that (os.umask sets it too) races with other threads creating files.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        name = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(name, flags, mode), name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name next to {target}")
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open folders.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(path, text.encode("utf-8"))

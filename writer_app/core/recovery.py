@@ -27,7 +27,7 @@ from pathlib import Path
 
 import platformdirs
 
-from writer_app.core.documents import write_atomic
+from gpt2gguf.files import atomic_write
 
 RECOVERY_DIR_ENV = "WRITER_APP_RECOVERY_DIR"
 APP_NAME = "writer-app"
@@ -108,7 +108,7 @@ class RecoverySession:
         header = json.dumps({"source_path": source_path, "saved_at": time.time()})
         # surrogatepass: a lone surrogate pasted into the editor must not cost the rest.
         data = header.encode("utf-8") + b"\n" + text.encode("utf-8", "surrogatepass")
-        write_atomic(self.path, data, mode=PRIVATE_MODE)
+        atomic_write(self.path, data, mode=PRIVATE_MODE)
 
     def clear(self) -> None:
         """Delete the recovery file: the text is saved or deliberately discarded."""

@@ -36,15 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
+from gpt2gguf.constants import default_model_path
+from gpt2gguf.validate import GGUFInfo, validate_gguf
 from writer_app.engine import healing, shaping
 from writer_app.engine.cache import CacheWeights, DocumentCache
 from writer_app.engine.config import EngineConfig, Suggestion, needs_reload
 from writer_app.engine.cpu import default_use_extra_bufts
 from writer_app.engine.errors import EngineError, GenerationCancelled, ModelFileError
-from writer_app.engine.gguf_validate import GGUFInfo, validate_gguf
 from writer_app.engine.model import LlamaModel, default_gpu_layers, physical_cores
 from writer_app.engine.prompt import PromptWindow
-from writer_app.resources import default_model_path
 
 CACHE_SIZE = 16  # finished suggestions remembered by text (prefetch, repeats)
 TOP_K_PREFILTER = 200  # sampling looks at the 200 likeliest tokens only (keeps it O(k))

@@ -1,18 +1,15 @@
-"""Typed errors of the engine, each worded for a writer, not a programmer."""
+"""Typed errors of the engine, each worded for a writer, not a programmer.
+
+The model-file errors come from the GPT-2 GGUF contract, so the engine's base
+class is the contract's: a `ModelFileError` is an `EngineError`.
+"""
 
 from __future__ import annotations
 
+from gpt2gguf.errors import ModelError as EngineError
+from gpt2gguf.errors import ModelFileError, ModelLoadError
 
-class EngineError(Exception):
-    """Base class: anything the engine cannot do. str(err) is a message for people."""
-
-
-class ModelFileError(EngineError):
-    """The model file is missing, unreadable, not a GGUF, truncated or not a GPT-2."""
-
-
-class ModelLoadError(EngineError):
-    """llama.cpp refused a file that passed validation (out of memory, unsupported quant...)."""
+__all__ = ["EngineError", "GenerationCancelled", "ModelFileError", "ModelLoadError"]
 
 
 class GenerationCancelled(EngineError):

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from writer_app.engine.errors import ModelFileError
-from writer_app.engine.gguf_validate import GGUFInfo, validate_gguf
-from writer_app.resources import default_model_path
+from gpt2gguf.constants import default_model_path
+from gpt2gguf.errors import ModelFileError
+from gpt2gguf.validate import GGUFInfo, validate_gguf
 from writer_app.ui.settings import EXTRA_BUFFERS, LENGTH_UNITS, THEMES, AppSettings
 
 

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
 
+from gpt2gguf.constants import default_model_path
 from writer_app.engine.config import EngineConfig, needs_reload
 from writer_app.engine.ladder import (
     OFF,
@@ -27,7 +28,6 @@ from writer_app.engine.ladder import (
     rung_by_name,
     rung_name,
 )
-from writer_app.resources import default_model_path
 from writer_app.ui.editor import GhostEditor
 from writer_app.ui.settings import AppSettings, remember_rung, remembered_rung
 from writer_app.ui.worker import WorkerHandle

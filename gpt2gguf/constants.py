@@ -1,4 +1,4 @@
-"""Where the bundled resources live: the GPT-2 tokenizer and the default model.
+"""GPT-2's constants, and where the bundled tokenizer and default model live.
 
 The project is installed in editable mode (see README.md), so resources/ sits
 beside the packages at the repository root.
@@ -14,6 +14,7 @@ MODELS_DIR = RESOURCES_DIR / "models"
 
 # GPT-2's <|endoftext|>: documents are joined with it, and it is BOS and EOS.
 EOS_TOKEN_ID = 50256
+EOS_TEXT = "<|endoftext|>"
 GPT2_VOCAB_SIZE = 50257
 
 

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from writer_app.engine.errors import ModelFileError
+from gpt2gguf.errors import ModelFileError
 
 MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
