@@ -1,5 +1,7 @@
-"""Engine latency at the issue's settings: writer-bench latency, 2 threads, 512-token context,
-against the transformers baseline. Prints one JSON object (with the commands that made it).
+"""Engine latency where the app must be fast: writer-bench latency on 2 threads (what a
+laptop spares while the writer works) with the engine's 512-token context, against the
+transformers baseline (PyTorch fp32 generate on the CPU, re-reading the full prompt each
+time). Prints one JSON object (with the commands that made it).
 
     .venv/bin/python benchmarks/engine_latency.py                     # GPT-2-small shape, random weights
     .venv/bin/python benchmarks/engine_latency.py --model M.gguf --checkpoint DIR [--text FILE]

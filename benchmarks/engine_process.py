@@ -1,4 +1,7 @@
-"""The cost of running the engine in its own process (issue 12). Prints one JSON object.
+"""The cost of running the engine in its own process. Prints one JSON object.
+
+The app runs the engine in a child process so that a crash in llama.cpp cannot
+take the writer's document with it; this measures what that safety costs.
 
     .venv/bin/python benchmarks/engine_process.py [--model M.gguf] [--text FILE] [--threads 2]
 

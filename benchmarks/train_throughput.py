@@ -1,4 +1,4 @@
-"""Training throughput on the GPT-2-small shape: our loop against the notebook's HF Trainer.
+"""Training throughput on the GPT-2-small shape: our loop against HF Trainer at its defaults.
 
 Trains GPT-2 small (12 layers x 768, 12 heads, context 1024, 124M parameters)
 on random tokens for a fixed number of steps, two ways in one run:
@@ -7,13 +7,14 @@ on random tokens for a fixed number of steps, two ways in one run:
   settings of finetune/train.py: bf16 autocast, torch.compile, fused AdamW,
   warmup + cosine learning rate, gradient clipping, batches drawn by
   finetune.train.get_batch, micro-batch 16 x 1024;
-- notebook: HF Trainer at its defaults (fp32, no compile), batch 32 x 128.
+- trainer: HF Trainer at its defaults (fp32, no compile), batch 32 x 128, the
+  usual first way to fine-tune a GPT-2.
 
 Prints one JSON object: tokens/s and MFU of each, their ratio, the device,
 the steps and the command. MFU counts 6N + 12*L*d*T FLOPs per token
 (finetune.train.flops_per_token) against the dense bf16 peak
 (finetune.train.PEAK_TFLOPS: 989 TFLOP/s for H100 and H200).
-Goal on an H100: ours >= 40% MFU and >= 10x the notebook's tokens/s.
+Goal on an H100: ours >= 40% MFU and >= 10x the trainer's tokens/s.
 
     python benchmarks/train_throughput.py                 # on a GPU
     python benchmarks/train_throughput.py --tiny          # a small shape on CPU, to check it runs
@@ -31,7 +32,7 @@ import time
 
 GOAL_MFU = 0.40
 GOAL_RATIO = 10.0
-# (model --init spec, ours micro-batch x block, notebook batch x block)
+# (model --init spec, ours micro-batch x block, trainer batch x block)
 SHAPES = {
     "full": ("small", (16, 1024), (32, 128)),
     "tiny": ("n_layer=2,n_embd=64,n_head=2,n_ctx=128", (2, 64), (4, 32)),
@@ -43,17 +44,6 @@ def _sync(device) -> None:
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _peak_flops(device) -> float | None:
-    import torch
-
-    from finetune.train import PEAK_TFLOPS
-
-    if device.type != "cuda":
-        return None
-    name = torch.cuda.get_device_name(device)
-    return next((tf * 1e12 for key, tf in PEAK_TFLOPS.items() if key in name), None)
 
 
 def _free(device) -> None:
@@ -79,32 +69,24 @@ def bench_ours(
     """finetune/train.py's loop (one micro-batch per step); returns tokens/s and the settings."""
     import numpy as np
     import torch
-    import torch.nn.functional as F
 
+    from finetune.config import TrainConfig
     from finetune.model_setup import new_model
-    from finetune.train import TrainConfig, flops_per_token, get_batch, lr_at, make_optimizer
+    from finetune.schedule import lr_at
+    from finetune.train import flops_per_token, get_batch, loss_step, make_optimizer
 
     torch.manual_seed(0)
-    cfg = TrainConfig(
-        block_size=block,
-        micro_batch=micro,
-        batch_tokens=micro * block,
-        lr=6e-4,
-        warmup_steps=warmup,
-    )
+    cfg = TrainConfig(lr=6e-4, warmup_steps=warmup)
     model = new_model(init).to(device)
     model.train()
     optimizer = make_optimizer(model, cfg, device)
     use_bf16 = device.type == "cuda"
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+    # train.py compiles the loss step whole (--compile); the default here compiles
+    # the model only, and --compile-loss times train.py's way.
     fwd_model = torch.compile(model) if compile_model and not compile_loss else model
-
-    def loss_of(x, y):
-        with autocast:
-            logits = fwd_model(input_ids=x).logits
-        return F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
-
-    if compile_loss:  # variant: the fp32 upcast and cross-entropy inside the compiled graph too
+    loss_of = loss_step(fwd_model, autocast)
+    if compile_loss:
         loss_of = torch.compile(loss_of)
 
     tokens = np.random.default_rng(0).integers(
@@ -117,7 +99,7 @@ def bench_ours(
             _sync(device)
             t0 = time.perf_counter()
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, total, cfg)
+            group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
         x, y = get_batch(tokens, block, micro, cfg.seed, step, 0, 0)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         loss = loss_of(x, y)
@@ -146,7 +128,7 @@ def bench_ours(
     }
 
 
-def bench_notebook(init: str, batch: int, block: int, steps: int, warmup: int, device) -> dict:
+def bench_trainer(init: str, batch: int, block: int, steps: int, warmup: int, device) -> dict:
     """HF Trainer at its defaults (fp32, no compile) on a synthetic dataset; returns tokens/s."""
     import torch
     from transformers import (
@@ -159,6 +141,7 @@ def bench_notebook(init: str, batch: int, block: int, steps: int, warmup: int, d
 
     from finetune.model_setup import parse_init
     from finetune.train import flops_per_token
+    from gpt2gguf.constants import GPT2_VOCAB_SIZE
 
     class RandomBlocks(torch.utils.data.Dataset):
         def __init__(self, n: int, vocab: int):
@@ -185,8 +168,8 @@ def bench_notebook(init: str, batch: int, block: int, steps: int, warmup: int, d
                 self.end = time.perf_counter()
 
     torch.manual_seed(0)
-    # The notebook's model: a stock GPT2Config of the same shape, default attention.
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=50257, **parse_init(init)))
+    # A stock GPT2Config of the same shape, with the default attention.
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=GPT2_VOCAB_SIZE, **parse_init(init)))
     clock = Clock()
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as tmp:
         args = TrainingArguments(
@@ -201,7 +184,7 @@ def bench_notebook(init: str, batch: int, block: int, steps: int, warmup: int, d
         trainer = Trainer(
             model=model,
             args=args,
-            train_dataset=RandomBlocks(batch * (warmup + steps), 50257),
+            train_dataset=RandomBlocks(batch * (warmup + steps), GPT2_VOCAB_SIZE),
             callbacks=[clock],
         )
         # Trainer prints its logs to stdout, which is for our JSON.
@@ -253,12 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time ours with the loss inside the compiled graph",
     )
-    parser.add_argument("--skip-notebook", action="store_true", help="time ours only")
+    parser.add_argument("--skip-trainer", action="store_true", help="time ours only")
     args = parser.parse_args(argv)
 
     import torch
 
-    init, (micro, block), (nb_batch, nb_block) = SHAPES["tiny" if args.tiny else "full"]
+    from finetune.train import peak_flops
+
+    init, (micro, block), (tr_batch, tr_block) = SHAPES["tiny" if args.tiny else "full"]
     steps = args.steps or (5 if args.tiny else 50)
     warmup = args.warmup if args.warmup is not None else (2 if args.tiny else 10)
     if args.device == "auto":
@@ -270,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cuda.matmul.allow_tf32 = True  # as train.py sets
         torch.backends.cudnn.allow_tf32 = True
     compile_model = device.type == "cuda" and not args.no_compile
-    peak = _peak_flops(device)
+    peak = peak_flops(device)
     name = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
@@ -298,13 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         result["ours_compiled_loss"] = with_mfu(
             bench_ours(init, micro, block, steps, warmup, device, True, True)
         )
-    if not args.skip_notebook:
-        print(f"notebook: HF Trainer defaults, {nb_batch} x {nb_block}...", file=sys.stderr)
-        result["notebook"] = with_mfu(
-            bench_notebook(init, nb_batch, nb_block, steps, warmup, device)
-        )
+    if not args.skip_trainer:
+        print(f"trainer: HF Trainer defaults, {tr_batch} x {tr_block}...", file=sys.stderr)
+        result["trainer"] = with_mfu(bench_trainer(init, tr_batch, tr_block, steps, warmup, device))
         result["ratio"] = round(
-            result["ours"]["tokens_per_s"] / result["notebook"]["tokens_per_s"], 2
+            result["ours"]["tokens_per_s"] / result["trainer"]["tokens_per_s"], 2
         )
     ours_mfu = result["ours"]["mfu"]
     result["goal"] = {"mfu": GOAL_MFU, "ratio": GOAL_RATIO}

@@ -18,7 +18,7 @@ import lzma
 import sys
 from pathlib import Path
 
-SEPARATOR = "<|endoftext|>"  # between the documents (books) of the corpus files
+from gpt2gguf.constants import EOS_TEXT as SEPARATOR  # between the books of the corpus files
 
 
 def cut(text: str, start: int, n: int) -> str:
@@ -28,6 +28,7 @@ def cut(text: str, start: int, n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Cut the passage and the stretch, write them, print the JSON; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", required=True, help="folder holding val.txt.xz")
     parser.add_argument("--out", required=True, help="folder to write the texts to")

@@ -13,10 +13,11 @@ import errno
 import hashlib
 import os
 import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from finetune.errors import CheckpointError, FinetuneError
-from gpt2gguf.files import fsync_dir
+from gpt2gguf.files import atomic_write, fsync_dir
 
 STATE_FILE = "state.pt"
 CHECKSUM_SUFFIX = ".sha256"
@@ -50,31 +51,20 @@ def non_finite(model) -> list[str]:
 
 
 def save_state(state: dict, folder: Path) -> None:
-    """Write folder/state.pt and its checksum atomically (temp file, fsync, rename).
+    """Write folder/state.pt, then its checksum, each atomically (temp file, fsync, rename).
 
-    Raises FinetuneError when the write fails; the previous checkpoint stays.
+    A crash between the two writes leaves a checksum that refuses the state
+    beside it, never a bad state accepted. Raises FinetuneError when a write
+    fails; the previous checkpoint stays.
     """
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / STATE_FILE
-    tmp = path.with_suffix(".tmp")
     try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        digest = _sha256(tmp)
-        sum_tmp = folder / (STATE_FILE + CHECKSUM_SUFFIX + ".tmp")
-        sum_tmp.write_text(digest + "\n")
-        # The checksum first, then the state: a crash between the two renames
-        # leaves a checksum that refuses the old state, never a bad state accepted.
-        os.replace(sum_tmp, folder / (STATE_FILE + CHECKSUM_SUFFIX))
-        os.replace(tmp, path)
-        fsync_dir(folder)
+        atomic_write(path, lambda f: torch.save(state, f))
+        atomic_write(folder / (STATE_FILE + CHECKSUM_SUFFIX), (_sha256(path) + "\n").encode())
     except OSError as exc:
-        for leftover in folder.glob("*.tmp"):
-            leftover.unlink(missing_ok=True)
         raise write_error(exc, path) from exc
 
 
@@ -125,3 +115,116 @@ def save_pretrained_atomic(model, folder: Path) -> None:
     os.replace(tmp, folder)
     shutil.rmtree(old, ignore_errors=True)
     fsync_dir(folder.parent)
+
+
+@dataclass
+class RunState:
+    """How far a run has come: what a checkpoint holds besides weights, optimizer and RNG."""
+
+    step: int = 0
+    tokens: int = 0
+    elapsed: float = 0.0
+    best_val: float = float("inf")
+    bad_evals: int = 0
+
+
+@dataclass
+class Resumed:
+    """What `Checkpointer.resume` restored: the run's progress and its saved schedule."""
+
+    run: RunState
+    total_steps: int | None
+    fitted: bool
+
+
+def start_words(config: dict) -> str:
+    """How a run was started, in its own flags: `--base X` or `--init SPEC`."""
+    if config.get("base"):
+        return f"--base {config['base']}"
+    return f"--init {config.get('init')}"
+
+
+class Checkpointer:
+    """Saves and restores OUT/checkpoint (what --resume continues) and OUT/best.
+
+    Only the writing rank (rank 0 under torchrun) saves; every rank resumes.
+    """
+
+    def __init__(self, out: Path, model, optimizer, device, config: dict, writes: bool = True):
+        self.folder, self.best_folder = out / "checkpoint", out / "best"
+        self.model, self.optimizer, self.device = model, optimizer, device
+        self.config, self.writes = config, writes
+
+    def exists(self) -> bool:
+        """True when OUT/checkpoint holds a state to resume."""
+        return (self.folder / STATE_FILE).is_file()
+
+    def save(self, run: RunState, total_steps: int | None, fitted: bool) -> None:
+        """Save the weights, optimizer, RNG and progress.
+
+        Raises FinetuneError, keeping the previous checkpoint, when the weights
+        hold NaN or inf or the write fails.
+        """
+        import torch
+
+        if not self.writes:
+            return
+        bad = non_finite(self.model)
+        if bad:  # never replace a good checkpoint with a broken one
+            raise FinetuneError(
+                f"the weights became NaN or inf by step {run.step} ({bad[0]}, ...); "
+                f"the last good checkpoint is kept in {self.folder}. Lower --lr, or check the data"
+            )
+        cuda = self.device.type == "cuda"
+        save_state(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state(self.device) if cuda else None,
+                "state": {**asdict(run), "total_steps": total_steps},
+                "fitted": fitted,
+                "config": self.config,
+            },
+            self.folder,
+        )
+
+    def save_best(self) -> None:
+        """Save the model as it is now to OUT/best (the best validation loss so far)."""
+        if self.writes:
+            save_pretrained_atomic(self.model, self.best_folder)
+
+    def resume(self) -> Resumed:
+        """Load OUT/checkpoint into the model, optimizer and RNG; return the saved progress.
+
+        Raises CheckpointError for a damaged file, FinetuneError for a checkpoint
+        of another model or one holding NaN weights.
+        """
+        import torch
+
+        saved = load_state(self.folder, self.device)
+        try:
+            self.model.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            was = saved.get("config", {}) if isinstance(saved, dict) else {}
+            raise FinetuneError(
+                f"the checkpoint in {self.folder} is of another model "
+                f"(it was started with {start_words(was)}, this run with {start_words(self.config)}); "
+                "resume with the same settings, or give another --out"
+            ) from exc
+        bad = non_finite(self.model)
+        if bad:
+            raise FinetuneError(
+                f"the checkpoint in {self.folder} holds NaN or inf weights ({bad[0]}, ...); "
+                "it cannot be continued. Move it aside and start again"
+            )
+        torch.set_rng_state(saved["rng_cpu"])
+        if self.device.type == "cuda" and saved.get("rng_cuda") is not None:
+            torch.cuda.set_rng_state(saved["rng_cuda"])
+        state = dict(saved["state"])
+        total = state.pop("total_steps", None)
+        fitted = bool(saved.get("fitted", False))
+        if fitted and total is not None and total >= 10**9:
+            total = None  # older checkpoints marked a length not yet fitted so
+        return Resumed(RunState(**state), total, fitted)

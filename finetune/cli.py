@@ -17,7 +17,7 @@ from finetune.errors import FinetuneError
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": (
-        "finetune.train",
+        "finetune.pipeline",
         "train or fine-tune a GPT-2 on a folder of books, then export a GGUF",
     ),
     "export": ("finetune.export", "convert a GPT-2 checkpoint to a (quantized) GGUF and verify it"),

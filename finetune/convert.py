@@ -15,8 +15,10 @@ from pathlib import Path
 import gguf
 import numpy as np
 
+from finetune.checkpoint import STATE_FILE
 from finetune.errors import CheckpointError
-from gpt2gguf.constants import EOS_TOKEN_ID, TOKENIZER_DIR
+from finetune.tokenizer import tokenizer_dir
+from gpt2gguf.constants import EOS_TEXT, EOS_TOKEN_ID, GPT2_VOCAB_SIZE
 from gpt2gguf.validate import gpt2_tensor_shapes
 
 # HF GPT-2 activations llama.cpp's gpt2 graph reproduces (it uses tanh-GELU;
@@ -104,6 +106,12 @@ def read_config(checkpoint_dir: Path) -> tuple[dict, GPT2Hparams]:
             f"{checkpoint_dir} is not a folder; give the checkpoint folder (save_pretrained)"
         )
     config_path = checkpoint_dir / "config.json"
+    if not config_path.is_file() and (checkpoint_dir / STATE_FILE).is_file():
+        model_dir = checkpoint_dir.parent / "model"
+        raise CheckpointError(
+            f"{checkpoint_dir} holds the training state (what --resume continues), not a model; "
+            f"export {model_dir} instead (or {checkpoint_dir.parent / 'best'}, the best weights so far)"
+        )
     if not config_path.is_file():
         raise CheckpointError(
             f"{checkpoint_dir} has no config.json; it is not a saved Hugging Face checkpoint"
@@ -132,7 +140,7 @@ def read_config(checkpoint_dir: Path) -> tuple[dict, GPT2Hparams]:
     try:
         n_embd = int(config.get("n_embd", 768))
         hp = GPT2Hparams(
-            n_vocab=int(config.get("vocab_size", 50257)),
+            n_vocab=int(config.get("vocab_size", GPT2_VOCAB_SIZE)),
             n_ctx=int(config.get("n_positions", config.get("n_ctx", 1024))),
             n_embd=n_embd,
             n_layer=int(config.get("n_layer", 12)),
@@ -150,8 +158,14 @@ def read_config(checkpoint_dir: Path) -> tuple[dict, GPT2Hparams]:
     return config, hp
 
 
-def _weight_files(checkpoint_dir: Path, allow_pickle: bool) -> tuple[list[Path], bool]:
-    """Return (weight files, are_they_safetensors)."""
+def weight_files(checkpoint_dir: Path, allow_pickle: bool) -> tuple[list[Path], bool]:
+    """Return (weight files, are_they_safetensors) of a save_pretrained dir.
+
+    The one guard against pickled weights, which can run code when loaded:
+    raises CheckpointError for a dir with only pytorch_model*.bin files unless
+    `allow_pickle`, and for a dir with no weights at all.
+    """
+    checkpoint_dir = Path(checkpoint_dir)
     safetensors = sorted(checkpoint_dir.glob("*.safetensors"))
     if safetensors:
         return safetensors, True
@@ -194,7 +208,7 @@ def load_checkpoint(checkpoint_dir: Path, *, allow_pickle: bool = False) -> Chec
     """
     checkpoint_dir = Path(checkpoint_dir)
     config, hp = read_config(checkpoint_dir)
-    files, is_safetensors = _weight_files(checkpoint_dir, allow_pickle)
+    files, is_safetensors = weight_files(checkpoint_dir, allow_pickle)
     state = _read_state_dict(files, is_safetensors)
     # GPT2LMHeadModel prefixes "transformer."; a bare GPT2Model does not.
     state = {name.removeprefix("transformer."): array for name, array in state.items()}
@@ -251,35 +265,33 @@ def _read_tokenizer_files(
     The checkpoint's own tokenizer wins (it may have added tokens); the
     bundled GPT-2 BPE is the fallback.
     """
-    for folder in (checkpoint_dir, TOKENIZER_DIR):
-        tokenizer_json = folder / "tokenizer.json"
-        if tokenizer_json.is_file():
-            data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
-            model = data.get("model", {})
-            if model.get("type") != "BPE":
-                raise CheckpointError(f"{tokenizer_json} is not a byte-level BPE tokenizer")
-            vocab = dict(model["vocab"])
-            merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
-            added = {}
-            for tok in data.get("added_tokens", []):
-                vocab[tok["content"]] = tok["id"]
-                added[tok["id"]] = bool(tok.get("special", False))
-            return vocab, merges, added
-        vocab_json, merges_txt = folder / "vocab.json", folder / "merges.txt"
-        if vocab_json.is_file() and merges_txt.is_file():
-            vocab = json.loads(vocab_json.read_text(encoding="utf-8"))
-            lines = merges_txt.read_text(encoding="utf-8").splitlines()
-            merges = [line for line in lines if line and not line.startswith("#version")]
-            added = {}
-            added_json = folder / "added_tokens.json"
-            if added_json.is_file():
-                for content, idx in json.loads(added_json.read_text(encoding="utf-8")).items():
-                    vocab[content] = idx
-                    added[idx] = False
-            return vocab, merges, added
-    raise CheckpointError(
-        f"no tokenizer in {checkpoint_dir} and the bundled one is missing ({TOKENIZER_DIR})"
-    )
+    try:
+        folder = tokenizer_dir(checkpoint_dir)
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"no tokenizer in {checkpoint_dir}, and {exc}") from exc
+    tokenizer_json = folder / "tokenizer.json"
+    if tokenizer_json.is_file():
+        data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+        model = data.get("model", {})
+        if model.get("type") != "BPE":
+            raise CheckpointError(f"{tokenizer_json} is not a byte-level BPE tokenizer")
+        vocab = dict(model["vocab"])
+        merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+        added = {}
+        for tok in data.get("added_tokens", []):
+            vocab[tok["content"]] = tok["id"]
+            added[tok["id"]] = bool(tok.get("special", False))
+        return vocab, merges, added
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    lines = (folder / "merges.txt").read_text(encoding="utf-8").splitlines()
+    merges = [line for line in lines if line and not line.startswith("#version")]
+    added = {}
+    added_json = folder / "added_tokens.json"
+    if added_json.is_file():
+        for content, idx in json.loads(added_json.read_text(encoding="utf-8")).items():
+            vocab[content] = idx
+            added[idx] = False
+    return vocab, merges, added
 
 
 def build_vocab(checkpoint_dir: Path, n_vocab: int) -> Vocab:
@@ -312,9 +324,9 @@ def build_vocab(checkpoint_dir: Path, n_vocab: int) -> Vocab:
         else:
             tokens.append(by_id[idx])
             types.append(gguf.TokenType.NORMAL)
-    eos_id = vocab.get("<|endoftext|>", EOS_TOKEN_ID)
+    eos_id = vocab.get(EOS_TEXT, EOS_TOKEN_ID)
     if eos_id >= n_vocab:
-        raise CheckpointError(f"the model has {n_vocab} tokens, too few for GPT-2's <|endoftext|>")
+        raise CheckpointError(f"the model has {n_vocab} tokens, too few for GPT-2's {EOS_TEXT}")
     return Vocab(tokens, types, merges, bos_id=eos_id, eos_id=eos_id, n_placeholders=n_placeholders)
 
 

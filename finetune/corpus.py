@@ -1,9 +1,8 @@
 """Reading and cleaning a writer's corpus: files in, clean documents out.
 
-Cleaning keeps every punctuation mark and quote. The notebook this project
-started from stripped everything but `. , '` and so taught its model never to
-write a question mark; here only layout is normalised, and Project Gutenberg
-boilerplate is removed.
+Cleaning keeps every punctuation mark and quote: a cleaner that strips all
+but `. , '` teaches its model never to write a question mark. Only layout is
+normalised, and Project Gutenberg boilerplate is removed.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from finetune.errors import CorpusError
+from gpt2gguf.constants import EOS_TEXT
 
 TEXT_SUFFIXES = (".txt", ".md", ".xz")
-DOC_SEPARATOR = "<|endoftext|>"
 # A single line longer than this is not prose: a minified dump or a file
 # with no line breaks at all, and it would make one absurd "paragraph".
 MAX_LINE_CHARS = 1_000_000
@@ -40,6 +39,7 @@ _GUTENBERG_END = re.compile(
     r"^(\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG.*|End of (the )?Project Gutenberg.*)$",
     re.M | re.I,
 )
+_SEPARATOR_LINE = re.compile(rf"^\s*{re.escape(EOS_TEXT)}\s*$", re.M)
 _BLANK_RUN = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
@@ -90,10 +90,30 @@ def find_files(specs: Iterable[str | Path]) -> list[Path]:
                 Path(p) for p in glob.glob(str(spec), recursive=True) if Path(p).is_file()
             )
         if not matches:
-            raise CorpusError(f"{spec}: no such file, or no .txt/.md/.xz files in it")
+            raise CorpusError(_nothing_found(spec, path))
         found.extend(matches)
     # Keep order stable and drop repeats (a file named twice is read once).
     return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def _nothing_found(spec: str | Path, path: Path) -> str:
+    """Why a --data or --val-data entry gave no text files, in words."""
+    suffixes = "/".join(TEXT_SUFFIXES)
+    if path.is_dir():
+        return f"{spec}: the folder has no {suffixes} files in it"
+    if any(c in str(spec) for c in "*?["):
+        return f"{spec}: no {suffixes} files match this pattern"
+    return f"{spec}: no such file or folder"
+
+
+def binary_kind(raw: bytes) -> str | None:
+    """Return what `raw` is when it is not text ("a PDF file", "binary data (NUL bytes)"), else None."""
+    for magic, what in BINARY_MAGIC.items():
+        if raw.startswith(magic):
+            return what
+    if b"\x00" in raw[:65536]:
+        return "binary data (NUL bytes)"
+    return None
 
 
 def read_file(path: Path, stats: CleanStats | None = None) -> str:
@@ -108,11 +128,9 @@ def read_file(path: Path, stats: CleanStats | None = None) -> str:
         raise CorpusError(f"{path}: not a valid .xz file ({exc})") from exc
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    for magic, what in BINARY_MAGIC.items():
-        if raw.startswith(magic):
-            raise CorpusError(f"{path}: this is {what}, not text")
-    if b"\x00" in raw[:65536]:
-        raise CorpusError(f"{path}: binary data (NUL bytes), not text")
+    what = binary_kind(raw)
+    if what is not None:
+        raise CorpusError(f"{path}: this is {what}, not text")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -180,7 +198,7 @@ def clean_document(text: str, stats: CleanStats) -> str:
 
 def split_documents(text: str) -> list[str]:
     """Split a file on lines holding only <|endoftext|> (the corpus's book separator)."""
-    return re.split(r"^\s*<\|endoftext\|>\s*$", text, flags=re.M)
+    return _SEPARATOR_LINE.split(text)
 
 
 def load_documents(specs: Iterable[str | Path]) -> tuple[list[str], CleanStats]:

@@ -24,9 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from finetune.errors import FinetuneError
-from finetune.llama_scoring import LlamaScorer, next_token_nll
-
-SEPARATOR = "<|endoftext|>"
+from gpt2gguf.constants import EOS_TEXT
 
 
 def read_eval_text(path: Path) -> str:
@@ -48,7 +46,7 @@ def read_eval_text(path: Path) -> str:
 
 def strip_separators(text: str) -> str:
     """Return text without its document separator lines (protocol step 1)."""
-    return "\n".join(line for line in text.split("\n") if line.strip() != SEPARATOR)
+    return "\n".join(line for line in text.split("\n") if line.strip() != EOS_TEXT)
 
 
 def window_starts(n_tokens: int, windows: int, window_tokens: int) -> list[int]:
@@ -74,6 +72,9 @@ def gguf_perplexity(
     "tokens_total", "model", "seconds", "note"}. Raises FinetuneError if the
     text has fewer than two tokens, ExportError if the GGUF cannot load.
     """
+    # llama.cpp only here: the trainer imports this module for window_starts.
+    from finetune.llama_scoring import LlamaScorer, next_token_nll
+
     if windows < 1 or window_tokens < 2:
         raise FinetuneError("eval needs at least one window of at least two tokens")
     t0 = time.perf_counter()

@@ -8,7 +8,6 @@ place. The target path only ever sees a complete, verified file.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import errno
 import json
 import math
@@ -19,20 +18,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import llama_cpp
-
 from finetune.errors import ExportError
+from gpt2gguf.constants import LlamaFileType
 from gpt2gguf.files import fsync_dir
+from gpt2gguf.llama import quantize_model
 
 # Our quant name -> llama.cpp file type. f32/f16 are written directly by the
 # converter; the rest are quantized by llama.cpp from an F32 intermediate.
 QUANT_TYPES: dict[str, int] = {
-    "f32": llama_cpp.LLAMA_FTYPE_ALL_F32,
-    "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16,
-    "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
-    "q6_k": llama_cpp.LLAMA_FTYPE_MOSTLY_Q6_K,
-    "q5_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q5_K_M,
-    "q4_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
+    "f32": LlamaFileType.ALL_F32,
+    "f16": LlamaFileType.MOSTLY_F16,
+    "q8_0": LlamaFileType.MOSTLY_Q8_0,
+    "q6_k": LlamaFileType.MOSTLY_Q6_K,
+    "q5_k_m": LlamaFileType.MOSTLY_Q5_K_M,
+    "q4_k_m": LlamaFileType.MOSTLY_Q4_K_M,
 }
 # Elements per quantization block: a tensor whose rows are not a multiple of
 # this cannot use the type, and llama.cpp falls back to another one for it.
@@ -97,56 +96,25 @@ def _check_target(out_path: Path) -> None:
         raise ExportError(f"cannot write {out_path}: folder {parent} is not writable")
 
 
-class _LlamaLogCapture:
-    """Route llama.cpp's log into a string for the duration of a `with` block.
-
-    Quantizing prints hundreds of info lines; we keep them and surface only
-    warnings and errors.
-    """
-
-    def __enter__(self) -> _LlamaLogCapture:
-        self.text: list[str] = []
-
-        def collect(level: int, text: bytes, user_data) -> None:
-            self.text.append(text.decode("utf-8", errors="replace"))
-
-        self._callback = llama_cpp.llama_log_callback(collect)  # keep a reference: C holds it
-        llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        from llama_cpp._logger import llama_log_callback
-
-        llama_cpp.llama_log_set(llama_log_callback, ctypes.c_void_p(0))
-
-    def lines(self, *needles: str) -> list[str]:
-        joined = "".join(self.text)
-        return [line.strip() for line in joined.splitlines() if any(n in line for n in needles)]
-
-
 def quantize_gguf(src: Path, dst: Path, quant: str, *, n_threads: int = 0) -> list[str]:
     """Quantize the F32/F16 GGUF src into dst with llama.cpp.
 
     Returns llama.cpp's warning lines (e.g. per-tensor fallbacks). Raises
     ExportError if llama.cpp fails.
     """
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = QUANT_TYPES[quant]
-    params.nthread = n_threads
-    llama_cpp.llama_backend_init()
-    with _LlamaLogCapture() as log:
-        status = llama_cpp.llama_model_quantize(
-            str(src).encode(), str(dst).encode(), ctypes.byref(params)
-        )
+    status, log = quantize_model(src, dst, QUANT_TYPES[quant], n_threads=n_threads)
+
+    def lines(*needles: str) -> list[str]:
+        return [line for line in log if any(n in line for n in needles)]
+
     if status != 0:
-        detail = " ".join(log.lines("error", "failed", "No space")) or f"status {status}"
+        detail = " ".join(lines("error", "failed", "No space")) or f"status {status}"
         if "No space" in detail:
             raise ExportError(f"disk full while writing {dst}")
         raise ExportError(f"llama.cpp could not quantize to {quant}: {detail}")
     # llama.cpp logs one line per fallback tensor, then a count; keep the count.
     return [
-        "llama.cpp: " + line.split(": ", 1)[-1]
-        for line in log.lines("required fallback quantization")
+        "llama.cpp: " + line.split(": ", 1)[-1] for line in lines("required fallback quantization")
     ]
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from finetune.convert import BLOCK_TENSORS, CONFIG_KEY, GLOBAL_TENSORS
 from finetune.errors import CheckpointError
-from gpt2gguf.constants import EOS_TOKEN_ID, TOKENIZER_DIR, default_model_path
+from finetune.tokenizer import load_tokenizer
+from gpt2gguf.constants import EOS_TOKEN_ID, default_model_path
 from gpt2gguf.errors import ModelFileError
 from gpt2gguf.validate import validate_gguf
 
@@ -89,7 +90,7 @@ def _check_vocab(path: Path, reader: gguf.GGUFReader) -> None:
     """Refuse a GGUF whose vocabulary is not GPT-2's: training would tokenize with the wrong BPE."""
     model = _field_value(reader, "tokenizer.ggml.model")
     tokens = _token_list(reader)
-    bundled = json.loads((TOKENIZER_DIR / "vocab.json").read_text(encoding="utf-8"))
+    bundled = load_tokenizer().get_vocab()
     expected = [""] * len(bundled)
     for token, idx in bundled.items():
         expected[idx] = token

@@ -1,28 +1,20 @@
 """Logits and token log-likelihoods of a GGUF through llama.cpp, shared by verify and eval.
 
-LlamaScorer owns one llama-cpp-python model and context. Every call to
-`logits` scores a window from a clean KV cache, so windows never see each
-other. The KV cache is kept in F32 so an F32 GGUF can match PyTorch to 1e-4.
+LlamaScorer owns one llama.cpp model and context, loaded by the project's one
+loader (gpt2gguf.llama). Every call to `logits` scores a window from a clean
+KV cache, so windows never see each other. The KV cache is kept in F32 so an
+F32 GGUF can match PyTorch to 1e-4.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from finetune.errors import ExportError
-
-GGML_TYPE_F32 = 0  # ggml_type enum: keeps the KV cache exact
-
-
-def default_threads() -> int:
-    """Return the number of threads llama.cpp should use: every core we may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+from gpt2gguf.errors import ModelError
+from gpt2gguf.llama import LlamaRunner
 
 
 class LlamaScorer:
@@ -35,64 +27,52 @@ class LlamaScorer:
 
         GPT-2 has learned positions: past its trained context llama.cpp would
         read beyond position_embd, so `self.n_ctx` may be smaller than asked.
-        Raises ExportError if the file is not a loadable GPT-2 GGUF.
+        `n_threads` None: the physical cores. Raises ExportError if the file
+        is not a loadable GPT-2 GGUF.
         """
-        from llama_cpp import Llama
-
-        from gpt2gguf.errors import ModelFileError
-        from gpt2gguf.validate import validate_gguf
-
-        # Check first: llama.cpp may abort the process on hostile bytes.
         try:
-            self.info = validate_gguf(gguf_path)
-        except ModelFileError as exc:
-            raise ExportError(str(exc)) from exc
-        n_ctx = min(n_ctx, self.info.n_ctx)
-        threads = n_threads or default_threads()
-        batch = max(1, min(n_batch, n_ctx))
-        try:
-            self.llm = Llama(
-                model_path=str(gguf_path),
+            self.runner = LlamaRunner(
+                gguf_path,
                 n_ctx=n_ctx,
-                n_batch=batch,
-                n_ubatch=batch,
-                n_threads=threads,
-                n_threads_batch=threads,
+                n_threads=n_threads,
+                n_gpu_layers=0,  # CPU kernels: what verify compares with PyTorch must not vary by GPU
+                n_batch=n_batch,
                 logits_all=True,
-                type_k=GGML_TYPE_F32,
-                type_v=GGML_TYPE_F32,
-                verbose=False,
+                f32_kv_cache=True,
             )
-        except (ValueError, RuntimeError) as exc:
-            raise ExportError(f"llama.cpp could not load {gguf_path}: {exc}") from exc
-        # llama.cpp rounds the context up (to 256); never score past the model's positions.
-        self.n_ctx = min(self.llm.n_ctx(), n_ctx)
-        self.n_vocab = self.llm.n_vocab()
+        except ModelError as exc:
+            raise ExportError(str(exc)) from exc
+        self.info = self.runner.info
+        self.n_ctx = self.runner.n_ctx
+        self.n_vocab = self.runner.n_vocab
 
     def tokenize(self, text: str) -> list[int]:
         """Return the model's own token ids for text (no BOS; special tokens as plain text)."""
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return self.runner.tokenize(text)
 
     def logits(self, tokens: list[int]) -> np.ndarray:
         """Return float32 logits (len(tokens), n_vocab) of one window, scored from an empty cache.
 
         The array is a view into the scorer's buffer, valid until the next call.
-        Raises ValueError if the window is empty or longer than the context.
+        Raises ValueError if the window is empty or longer than the context,
+        ExportError if llama.cpp fails.
         """
         if not 0 < len(tokens) <= self.n_ctx:
             raise ValueError(
                 f"window of {len(tokens)} tokens does not fit a context of {self.n_ctx}"
             )
-        self.llm.reset()  # n_tokens = 0, so eval drops the whole KV cache first
-        self.llm.eval(tokens)
-        return self.llm.scores[: len(tokens)]
+        self.runner.rewind(0)
+        try:
+            self.runner.decode(tokens)
+        except ModelError as exc:
+            raise ExportError(str(exc)) from exc
+        return self.runner.all_logits(len(tokens))
 
     def close(self) -> None:
         """Free the llama.cpp model and context."""
-        llm = getattr(self, "llm", None)
-        if llm is not None:
-            llm.close()
-            self.llm = None
+        runner = getattr(self, "runner", None)
+        if runner is not None:
+            runner.close()
 
     def __enter__(self) -> LlamaScorer:
         return self

@@ -73,6 +73,7 @@ def load_base(base: str, allow_pickle: bool = False):
     """
     from transformers import GPT2LMHeadModel
 
+    from finetune.convert import weight_files
     from finetune.gguf_import import is_gguf_base, load_gguf_model
 
     if is_gguf_base(base):
@@ -82,12 +83,7 @@ def load_base(base: str, allow_pickle: bool = False):
     if path.exists():
         if not (path / "config.json").is_file():
             raise CheckpointError(f"{base}: not a checkpoint dir (no config.json)")
-        has_safetensors = any(path.glob("*.safetensors"))
-        if not has_safetensors and not allow_pickle:
-            raise CheckpointError(
-                f"{base}: no .safetensors weights; refusing to unpickle .bin files "
-                "(pass --allow-pickle if you trust them)"
-            )
+        _, has_safetensors = weight_files(path, allow_pickle)
         try:
             model = GPT2LMHeadModel.from_pretrained(
                 path, attn_implementation="sdpa", use_safetensors=has_safetensors

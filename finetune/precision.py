@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from gpt2gguf.cpu import cpu_flags
+from gpt2gguf.files import atomic_write
 
 # bf16 must beat fp32 by this factor: autocast adds casts around every matmul.
 MIN_SPEEDUP = 1.15
@@ -30,18 +32,6 @@ class DtypeChoice:
     fp32_gflops: float | None = None
     bf16_gflops: float | None = None
     cached: bool = False
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def _machine_key(width: int) -> str:
@@ -120,9 +110,7 @@ def choose_cpu_dtype(width: int, cache_dir: Path | None = None) -> DtypeChoice:
     cache[key] = {k: v for k, v in asdict(choice).items() if k != "cached"}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(cache, indent=1).encode("utf-8"))
     except OSError:
         pass
     return choice

@@ -1,57 +1,85 @@
-"""What a training run shows and leaves behind: progress, loss plot, samples,
-the saved model, its GGUF export and MODEL_CARD.md."""
+"""What a training run shows and leaves behind: the progress bar, the loss
+plot, sample continuations, the training summary and MODEL_CARD.md."""
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-from gpt2gguf.constants import EOS_TOKEN_ID, TOKENIZER_DIR
+from gpt2gguf.constants import EOS_TOKEN_ID
+
+SAMPLE_PROMPTS = (
+    "The old wizard looked up from his book and said,",
+    "Far beyond the mountains, in a land where no one had travelled,",
+    '"Where are you going?" asked the girl.',
+)
 
 
 class Progress:
-    """A one-line progress bar on stderr: step, loss, tokens/s, MFU and ETA."""
+    """The training progress bar on stderr (tqdm): step, loss, tokens/s, MFU and ETA.
 
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
+    The ETA is the one the caller passes: the schedule planner's remaining
+    time, the same estimate that fits a time-budgeted run's length.
+    """
+
+    def __init__(self, total: int | None, initial: int = 0, enabled: bool = True):
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            initial=initial,
+            unit="step",
+            file=sys.stderr,
+            disable=not enabled,
+            dynamic_ncols=True,
+            # tqdm's own elapsed and rate would count from this process's start
+            # and disagree with the planner; the postfix carries ours.
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}",
+        )
+        self.text = ""
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def update(
-        self, step: int, total: int, loss: float, tok_s: float, mfu: float | None, elapsed: float
+        self,
+        step: int,
+        total: int | None,
+        loss: float,
+        tok_s: float,
+        mfu: float | None,
+        elapsed: float,
+        remaining: float | None,
     ) -> None:
-        if not self.enabled:
-            return
-        frac = step / total if total < 10**9 else 0.0
-        eta = elapsed / frac - elapsed if frac > 0 else float("nan")
-        bar = ("#" * int(20 * frac)).ljust(20)
+        """Show the state after `step`; `remaining` is the planner's estimate in seconds."""
         mfu_s = f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""
-        line = (
-            f"[{bar}] step {step}/{total if total < 10**9 else '?'} | loss {loss:.4f} | "
-            f"{tok_s:,.0f} tok/s{mfu_s} | {_clock(elapsed)} elapsed, ETA {_clock(eta)}"
+        self.text = (
+            f"loss {loss:.4f} | {tok_s:,.0f} tok/s{mfu_s} | "
+            f"{clock(elapsed)} elapsed, ETA {clock(remaining)}"
         )
-        print(
-            ("\r" + line) if self.tty else line,
-            end="" if self.tty else "\n",
-            file=sys.stderr,
-            flush=True,
-        )
+        self.bar.total = total
+        self.bar.n = step
+        self.bar.set_postfix_str(self.text, refresh=True)
 
     def note(self, text: str) -> None:
-        if self.enabled:
-            print(("\n" if self.tty else "") + text, file=sys.stderr, flush=True)
+        """A line above the bar (evaluations, early stop)."""
+        if not self.bar.disable:
+            self.bar.write(text, file=sys.stderr)
 
     def close(self) -> None:
-        if self.enabled and self.tty:
-            print(file=sys.stderr)
+        self.bar.close()
 
 
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
+def clock(seconds: float | None) -> str:
+    """Seconds as h:mm:ss, or "?" when unknown."""
+    if seconds is None or not math.isfinite(seconds):
         return "?"
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -116,51 +144,14 @@ def sample_continuations(model, tokenizer, prompts, device, max_new_tokens: int 
     return out
 
 
-def save_model(model, out_dir: Path, tokenizer_source: Path | None) -> None:
-    """save_pretrained (safetensors) plus the tokenizer files beside it."""
-    model.save_pretrained(out_dir, safe_serialization=True)
-    src = (
-        tokenizer_source
-        if tokenizer_source and (tokenizer_source / "tokenizer.json").is_file()
-        else TOKENIZER_DIR
-    )
-    for name in ("tokenizer.json", "vocab.json", "merges.txt"):
-        if (src / name).is_file():
-            shutil.copy(src / name, out_dir / name)
+def training_summary(result, model) -> dict:
+    """The summary of a finished run (OUT/training_summary.json, and the card's figures).
 
-
-def finish(
-    cfg,
-    out: Path,
-    model,
-    tokenizer,
-    data_summary: dict,
-    state: dict,
-    tokens_per_step: int,
-    device,
-    bf16: bool,
-) -> dict:
-    """Save the best model, export and verify the GGUF, plot, sample, write the card.
-
-    Returns the training summary (also written to OUT/training_summary.json).
+    `result` is the run's finetune.train.TrainResult; `model` the model saved
+    from it.
     """
-    import torch
-
-    from finetune.train import SAMPLE_PROMPTS
-
-    best = out / "best"
-    state_dict = type(model).from_pretrained(best).state_dict()
-    model.load_state_dict(state_dict)
-    model.to(device)
-    model_dir = out / "model"
-    base_dir = Path(cfg.base) if cfg.base and Path(cfg.base).is_dir() else None
-    save_model(model, model_dir, base_dir)
-
-    metrics = read_metrics(out / "metrics.jsonl")
-    if metrics:
-        plot_loss(metrics, out / "loss_curve.png")
-    c = model.config
-    summary = {
+    cfg, c = result.config, model.config
+    return {
         "model": {
             "n_layer": c.n_layer,
             "n_embd": c.n_embd,
@@ -170,50 +161,19 @@ def finish(
             "parameters": sum(p.numel() for p in model.parameters()),
         },
         "start": f"--base {cfg.base}" if cfg.base else f"--init {cfg.init}",
-        "steps": state["step"],
-        "tokens": state["tokens"],
-        "tokens_per_step": tokens_per_step,
-        "wall_seconds": round(state["elapsed"], 1),
-        "best_val_loss": round(state["best_val"], 5),
-        "best_val_ppl": round(math.exp(state["best_val"]), 3),
-        "precision": "bf16 autocast" if bf16 else "fp32",
-        "device": str(device),
-        "data": {k: v for k, v in data_summary.items() if k not in ("cleaning",)},
+        "steps": result.steps,
+        "tokens": result.tokens,
+        "tokens_per_step": result.tokens_per_step,
+        "wall_seconds": round(result.elapsed, 1),
+        "stopped": result.stopped,
+        "best_val_loss": round(result.best_val_loss, 5),
+        "best_val_ppl": round(math.exp(result.best_val_loss), 3),
+        "precision": "bf16 autocast" if result.bf16 else "fp32",
+        "device": result.device,
+        "data": {k: v for k, v in result.data_summary.items() if k != "cleaning"},
         "config": asdict(cfg),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    if cfg.samples:
-        with torch.no_grad():
-            summary["samples"] = sample_continuations(model, tokenizer, SAMPLE_PROMPTS, device)
-    (model_dir / "training_summary.json").write_text(json.dumps(summary, indent=1))
-
-    if cfg.export:
-        from finetune.export import export_gguf
-
-        name = cfg.name or out.name
-        gguf_path = out / f"{name}-{cfg.quant}.gguf"
-        result = export_gguf(
-            model_dir,
-            gguf_path,
-            cfg.quant,
-            verify=True,
-            name=name,
-            description=f"GPT-2 trained by writer-finetune on {data_summary.get('train_tokens', 0):,} tokens",
-            training_summary={
-                k: summary[k] for k in ("start", "steps", "tokens", "wall_seconds", "best_val_ppl")
-            },
-        )
-        summary["export"] = {
-            "path": str(gguf_path),
-            **{k: v for k, v in result.items() if k != "path"},
-        }
-    (out / "training_summary.json").write_text(json.dumps(summary, indent=1))
-    write_model_card(out / "MODEL_CARD.md", summary)
-    print(
-        f"done: {model_dir}" + (f", {summary['export']['path']}" if cfg.export else ""),
-        file=sys.stderr,
-    )
-    return summary
 
 
 def write_model_card(path: Path, s: dict) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import time
@@ -22,6 +21,7 @@ from tokenizers import Tokenizer
 
 from finetune import corpus
 from finetune.errors import CorpusError
+from gpt2gguf.files import atomic_write
 
 # Bump when cleaning or splitting changes, so old caches are not reused.
 PIPELINE_VERSION = 2
@@ -82,39 +82,32 @@ def tokenize_documents(
 
     `tokenizers` encodes a batch on every core (Rayon); progress goes to stderr.
     """
+    from tqdm import tqdm
+
     dtype = np.uint16 if tokenizer.get_vocab_size() <= 65536 else np.uint32
     jobs = [(i, chunk) for i, doc in enumerate(docs) for chunk in _chunks(doc)]
-    total_chars = sum(len(c) for _, c in jobs) or 1
     parts: list[np.ndarray] = []
-    done_chars, start, last_doc = 0, time.time(), -1
+    last_doc = -1
     batch = 256
-    for b in range(0, len(jobs), batch):
-        group = jobs[b : b + batch]
-        encodings = tokenizer.encode_batch([c for _, c in group], add_special_tokens=False)
-        for (doc_index, chunk), enc in zip(group, encodings, strict=True):
-            if doc_index != last_doc and last_doc != -1:
-                parts.append(np.array([eos_id], dtype=dtype))
-            last_doc = doc_index
-            parts.append(np.asarray(enc.ids, dtype=dtype))
-            done_chars += len(chunk)
-        rate = done_chars / max(time.time() - start, 1e-6) / 1e6
-        print(
-            f"\r{label}: {100 * done_chars / total_chars:5.1f}% ({rate:.1f} MB/s)",
-            end="",
-            file=sys.stderr,
-        )
-    print(file=sys.stderr)
+    with tqdm(
+        total=sum(len(c) for _, c in jobs),
+        desc=label,
+        unit="char",
+        unit_scale=True,
+        file=sys.stderr,
+        leave=True,
+    ) as bar:
+        for b in range(0, len(jobs), batch):
+            group = jobs[b : b + batch]
+            encodings = tokenizer.encode_batch([c for _, c in group], add_special_tokens=False)
+            for (doc_index, _), enc in zip(group, encodings, strict=True):
+                if doc_index != last_doc and last_doc != -1:
+                    parts.append(np.array([eos_id], dtype=dtype))
+                last_doc = doc_index
+                parts.append(np.asarray(enc.ids, dtype=dtype))
+            bar.update(sum(len(c) for _, c in group))
     parts.append(np.array([eos_id], dtype=dtype))
     return np.concatenate(parts)
-
-
-def _write_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        array.tofile(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def prepare_tokens(
@@ -174,11 +167,10 @@ def prepare_tokens(
         "seconds": round(time.time() - start, 1),
     }
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(cache_dir / "train.bin", train)
-    _write_atomic(cache_dir / "val.bin", val)
-    tmp = meta_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=1))
-    os.replace(tmp, meta_path)  # written last: its presence marks a complete cache
+    atomic_write(cache_dir / "train.bin", train.tofile)
+    atomic_write(cache_dir / "val.bin", val.tofile)
+    # Written last: its presence marks a complete cache.
+    atomic_write(meta_path, json.dumps(summary, indent=1).encode())
     print(
         f"tokens: {len(train):,} train, {len(val):,} val in {summary['seconds']} s (cached in {cache_dir})",
         file=sys.stderr,

@@ -36,11 +36,9 @@ def _load_torch_model(checkpoint_dir: Path, allow_pickle: bool):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our stderr is for our progress lines
-    has_safetensors = any(Path(checkpoint_dir).glob("*.safetensors"))
-    if not has_safetensors and not allow_pickle:
-        raise CheckpointError(
-            f"{checkpoint_dir} only has pickled weights; pass --allow-pickle if you trust the file"
-        )
+    from finetune.convert import weight_files
+
+    _, has_safetensors = weight_files(checkpoint_dir, allow_pickle)
     try:
         model = GPT2LMHeadModel.from_pretrained(
             str(checkpoint_dir), use_safetensors=has_safetensors, dtype=torch.float32

@@ -18,93 +18,65 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpt2gguf.constants import (
+    GGML_QUANT_SIZES,
+    GGML_TYPE_NAMES,
+    GGUF_DEFAULT_ALIGNMENT,
+    GGUF_MAGIC,
+    GPT2_ARCH,
+    MODEL_TENSOR,
+    TENSOR_NAMES,
+    GGUFValueType,
+    Keys,
+)
 from gpt2gguf.errors import ModelFileError
 
-MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
-DEFAULT_ALIGNMENT = 32
-MAX_DIMS = 4  # GGML_MAX_DIMS
+GGML_MAX_DIMS = 4
 MAX_NESTING = 2  # arrays of arrays: enough for any real file
 MAX_KEY_BYTES = 65_536
 MAX_STRING_ARRAY = 4_000_000  # largest real vocabularies are ~260k; bounds the skip loop
 
-# GGUF metadata value types -> struct format (scalars only).
-SCALAR_FORMATS: dict[int, str] = {
-    0: "<B",  # uint8
-    1: "<b",  # int8
-    2: "<H",  # uint16
-    3: "<h",  # int16
-    4: "<I",  # uint32
-    5: "<i",  # int32
-    6: "<f",  # float32
-    7: "<?",  # bool
-    10: "<Q",  # uint64
-    11: "<q",  # int64
-    12: "<d",  # float64
+# GGUF metadata value types -> struct format (scalars only; strings and arrays are read apart).
+GGUF_VALUE_FORMATS: dict[int, str] = {
+    GGUFValueType.UINT8: "<B",
+    GGUFValueType.INT8: "<b",
+    GGUFValueType.UINT16: "<H",
+    GGUFValueType.INT16: "<h",
+    GGUFValueType.UINT32: "<I",
+    GGUFValueType.INT32: "<i",
+    GGUFValueType.FLOAT32: "<f",
+    GGUFValueType.BOOL: "<?",
+    GGUFValueType.UINT64: "<Q",
+    GGUFValueType.INT64: "<q",
+    GGUFValueType.FLOAT64: "<d",
 }
-TYPE_STRING = 8
-TYPE_ARRAY = 9
-INT_TYPES = {0, 1, 2, 3, 4, 5, 10, 11}
 
-# ggml tensor type id -> (name, elements per block, bytes per block).
-# Mirrors gguf.constants.GGML_QUANT_SIZES (a test keeps them in step).
-GGML_TYPES: dict[int, tuple[str, int, int]] = {
-    0: ("F32", 1, 4),
-    1: ("F16", 1, 2),
-    2: ("Q4_0", 32, 18),
-    3: ("Q4_1", 32, 20),
-    6: ("Q5_0", 32, 22),
-    7: ("Q5_1", 32, 24),
-    8: ("Q8_0", 32, 34),
-    9: ("Q8_1", 32, 40),
-    10: ("Q2_K", 256, 84),
-    11: ("Q3_K", 256, 110),
-    12: ("Q4_K", 256, 144),
-    13: ("Q5_K", 256, 176),
-    14: ("Q6_K", 256, 210),
-    15: ("Q8_K", 256, 292),
-    16: ("IQ2_XXS", 256, 66),
-    17: ("IQ2_XS", 256, 74),
-    18: ("IQ3_XXS", 256, 98),
-    19: ("IQ1_S", 256, 50),
-    20: ("IQ4_NL", 32, 18),
-    21: ("IQ3_S", 256, 110),
-    22: ("IQ2_S", 256, 82),
-    23: ("IQ4_XS", 256, 136),
-    24: ("I8", 1, 1),
-    25: ("I16", 1, 2),
-    26: ("I32", 1, 4),
-    27: ("I64", 1, 8),
-    28: ("F64", 1, 8),
-    29: ("IQ1_M", 256, 56),
-    30: ("BF16", 1, 2),
-    34: ("TQ1_0", 256, 54),
-    35: ("TQ2_0", 256, 66),
-    39: ("MXFP4", 32, 17),
-    40: ("NVFP4", 64, 36),
-    41: ("Q1_0", 128, 18),
-}
+
+def _gpt2_key(key: str) -> str:
+    return key.format(arch=GPT2_ARCH)
+
 
 # llama.cpp's gpt2 hyperparameter keys -> GGUFInfo field.
 HPARAM_KEYS: dict[str, str] = {
-    "gpt2.context_length": "n_ctx",
-    "gpt2.embedding_length": "n_embd",
-    "gpt2.block_count": "n_layer",
-    "gpt2.feed_forward_length": "n_ff",
-    "gpt2.attention.head_count": "n_head",
+    _gpt2_key(Keys.LLM.CONTEXT_LENGTH): "n_ctx",
+    _gpt2_key(Keys.LLM.EMBEDDING_LENGTH): "n_embd",
+    _gpt2_key(Keys.LLM.BLOCK_COUNT): "n_layer",
+    _gpt2_key(Keys.LLM.FEED_FORWARD_LENGTH): "n_ff",
+    _gpt2_key(Keys.Attention.HEAD_COUNT): "n_head",
 }
-NORM_EPS_KEY = "gpt2.attention.layer_norm_epsilon"
+NORM_EPS_KEY = _gpt2_key(Keys.Attention.LAYERNORM_EPS)
 # ggml asserts eps >= 0 and aborts the process on NaN or a negative value; real
 # models use 1e-5 (GPT-2) down to 1e-12, and anything near 1 washes out the norm.
 NORM_EPS_RANGE = (0.0, 1.0)  # exclusive bounds
 # Optional keys llama.cpp reads for gpt2, which must agree with the rest when
 # present: key -> (the size it must equal, what gave that size, for messages).
 AGREEING_KEYS: dict[str, tuple[str, str]] = {
-    "gpt2.attention.head_count_kv": ("n_head", "head count"),
-    "gpt2.vocab_size": ("n_vocab", "token list"),
+    _gpt2_key(Keys.Attention.HEAD_COUNT_KV): ("n_head", "head count"),
+    _gpt2_key(Keys.LLM.VOCAB_SIZE): ("n_vocab", "token list"),
 }
 # Per-token tokenizer arrays llama.cpp indexes by token id without a bounds check.
-PER_TOKEN_ARRAYS = ("tokenizer.ggml.token_type", "tokenizer.ggml.scores")
+PER_TOKEN_ARRAYS = (Keys.Tokenizer.TOKEN_TYPE, Keys.Tokenizer.SCORES)
 
 
 @dataclass
@@ -182,30 +154,30 @@ class _Reader:
 
 def _read_value(r: _Reader, vtype: int, depth: int = 0):
     """Return a scalar or string value, or ("array", elem_type, count) for arrays (skipped)."""
-    if vtype in SCALAR_FORMATS:
-        return r.unpack(SCALAR_FORMATS[vtype])
-    if vtype == TYPE_STRING:
+    if vtype in GGUF_VALUE_FORMATS:
+        return r.unpack(GGUF_VALUE_FORMATS[vtype])
+    if vtype == GGUFValueType.STRING:
         return r.string()
-    if vtype != TYPE_ARRAY:
+    if vtype != GGUFValueType.ARRAY:
         raise _Corrupt(f"unknown metadata value type {vtype}")
     if depth >= MAX_NESTING:
         raise _Corrupt("arrays nested too deeply")
     elem_type = r.u32()
     count = r.u64()
-    if elem_type in SCALAR_FORMATS:
-        r.take(count * struct.calcsize(SCALAR_FORMATS[elem_type]))
-    elif elem_type == TYPE_STRING:
+    if elem_type in GGUF_VALUE_FORMATS:
+        r.take(count * struct.calcsize(GGUF_VALUE_FORMATS[elem_type]))
+    elif elem_type == GGUFValueType.STRING:
         if count * 8 > r.left():  # each string needs at least its length field
             raise _Truncated
         if count > MAX_STRING_ARRAY:
             raise _Corrupt(f"an array of {count} strings")
         for _ in range(count):
             r.skip_string()
-    elif elem_type == TYPE_ARRAY:
+    elif elem_type == GGUFValueType.ARRAY:
         if count * 12 > r.left():
             raise _Truncated
         for _ in range(count):
-            _read_value(r, TYPE_ARRAY, depth + 1)
+            _read_value(r, GGUFValueType.ARRAY, depth + 1)
     else:
         raise _Corrupt(f"unknown array element type {elem_type}")
     return ("array", elem_type, count)
@@ -217,24 +189,25 @@ def gpt2_tensor_shapes(n_embd: int, n_ff: int, n_ctx: int, n_vocab: int, n_layer
     ggml lists the fastest-varying dimension first: numpy's shape reversed.
     The converter checks a checkpoint's arrays against the same table.
     """
-    e = n_embd
-    shapes = {
-        "token_embd.weight": (e, n_vocab),
-        "position_embd.weight": (e, n_ctx),
-        "output_norm.weight": (e,),
-        "output_norm.bias": (e,),
+    e, t = n_embd, MODEL_TENSOR
+    model = {
+        (t.TOKEN_EMBD, "weight"): (e, n_vocab),
+        (t.POS_EMBD, "weight"): (e, n_ctx),
+        (t.OUTPUT_NORM, "weight"): (e,),
+        (t.OUTPUT_NORM, "bias"): (e,),
     }
     block = {
-        "attn_norm.weight": (e,), "attn_norm.bias": (e,),
-        "attn_qkv.weight": (e, 3 * e), "attn_qkv.bias": (3 * e,),
-        "attn_output.weight": (e, e), "attn_output.bias": (e,),
-        "ffn_norm.weight": (e,), "ffn_norm.bias": (e,),
-        "ffn_up.weight": (e, n_ff), "ffn_up.bias": (n_ff,),
-        "ffn_down.weight": (n_ff, e), "ffn_down.bias": (e,),
+        (t.ATTN_NORM, "weight"): (e,), (t.ATTN_NORM, "bias"): (e,),
+        (t.ATTN_QKV, "weight"): (e, 3 * e), (t.ATTN_QKV, "bias"): (3 * e,),
+        (t.ATTN_OUT, "weight"): (e, e), (t.ATTN_OUT, "bias"): (e,),
+        (t.FFN_NORM, "weight"): (e,), (t.FFN_NORM, "bias"): (e,),
+        (t.FFN_UP, "weight"): (e, n_ff), (t.FFN_UP, "bias"): (n_ff,),
+        (t.FFN_DOWN, "weight"): (n_ff, e), (t.FFN_DOWN, "bias"): (e,),
     }  # fmt: skip
+    shapes = {f"{TENSOR_NAMES[name]}.{part}": shape for (name, part), shape in model.items()}
     for i in range(n_layer):
-        for name, shape in block.items():
-            shapes[f"blk.{i}.{name}"] = shape
+        for (name, part), shape in block.items():
+            shapes[f"{TENSOR_NAMES[name].format(bid=i)}.{part}"] = shape
     return shapes
 
 
@@ -249,9 +222,8 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
     r = _Reader(buf)
     section = "header"
     try:
-        if bytes(buf[:4]) != MAGIC:
+        if r.left() < 4 or r.u32() != GGUF_MAGIC:
             raise ModelFileError(f"{label} is not a GGUF model file")
-        r.take(4)
         version = r.u32()
         if version not in SUPPORTED_VERSIONS:
             raise ModelFileError(
@@ -276,7 +248,7 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
                 metadata[key] = value
 
         section = "tensor table"
-        alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+        alignment = metadata.get(Keys.General.ALIGNMENT, GGUF_DEFAULT_ALIGNMENT)
         if (
             not isinstance(alignment, int)
             or isinstance(alignment, bool)
@@ -288,12 +260,12 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
         for _ in range(n_tensors):
             name = r.string(limit=MAX_KEY_BYTES)
             n_dims = r.u32()
-            if not 1 <= n_dims <= MAX_DIMS:
+            if not 1 <= n_dims <= GGML_MAX_DIMS:
                 raise _Corrupt(f"tensor {name!r} with {n_dims} dimensions")
             shape = tuple(r.u64() for _ in range(n_dims))
             ttype = r.u32()
             offset = r.u64()
-            if ttype not in GGML_TYPES:
+            if ttype not in GGML_QUANT_SIZES:
                 raise _Corrupt(f"tensor {name!r} of unknown type {ttype}")
             if name in tensors:
                 raise _Corrupt(f"tensor {name!r} listed twice")
@@ -309,7 +281,8 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
     # Tensor data must lie inside the file: a short download fails here, not in llama.cpp.
     tensor_types: dict[str, int] = {}
     for name, (shape, ttype, offset) in tensors.items():
-        type_name, block, block_bytes = GGML_TYPES[ttype]
+        type_name = GGML_TYPE_NAMES[ttype]
+        block, block_bytes = GGML_QUANT_SIZES[ttype]
         if any(d <= 0 for d in shape) or shape[0] % block:
             raise ModelFileError(
                 f"{label} is damaged (tensor {name!r} has impossible shape {shape} for {type_name})"
@@ -326,10 +299,12 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
             )
         tensor_types[type_name] = tensor_types.get(type_name, 0) + 1
 
-    arch = metadata.get("general.architecture")
+    arch = metadata.get(Keys.General.ARCHITECTURE)
     if not isinstance(arch, str):
-        raise ModelFileError(f"{label} does not say what model it holds (no general.architecture)")
-    if arch != "gpt2":
+        raise ModelFileError(
+            f"{label} does not say what model it holds (no {Keys.General.ARCHITECTURE})"
+        )
+    if arch != GPT2_ARCH:
         raise ModelFileError(f"{label} is not a GPT-2 model (architecture: {arch})")
 
     hparams: dict[str, int] = {}
@@ -339,13 +314,13 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
             raise ModelFileError(f"{label} lacks a valid GPT-2 setting {key}")
         hparams[field_name] = value
 
-    if not isinstance(metadata.get("tokenizer.ggml.model"), str):
-        raise ModelFileError(f"{label} has no tokenizer (tokenizer.ggml.model missing)")
-    for key in ("tokenizer.ggml.tokens", "tokenizer.ggml.merges"):
+    if not isinstance(metadata.get(Keys.Tokenizer.MODEL), str):
+        raise ModelFileError(f"{label} has no tokenizer ({Keys.Tokenizer.MODEL} missing)")
+    for key in (Keys.Tokenizer.LIST, Keys.Tokenizer.MERGES):
         elem_type, count = arrays.get(key, (None, 0))
-        if elem_type != TYPE_STRING or count == 0:
+        if elem_type != GGUFValueType.STRING or count == 0:
             raise ModelFileError(f"{label} has no tokenizer ({key} missing)")
-    n_vocab = arrays["tokenizer.ggml.tokens"][1]
+    n_vocab = arrays[Keys.Tokenizer.LIST][1]
     hparams["n_vocab"] = n_vocab
     norm_eps = _check_hparam_ranges(label, metadata, arrays, hparams)
 
@@ -362,8 +337,9 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
     required = gpt2_tensor_shapes(
         hparams["n_embd"], hparams["n_ff"], hparams["n_ctx"], n_vocab, n_layer
     )
-    if "output.weight" in tensors:
-        required["output.weight"] = (hparams["n_embd"], n_vocab)
+    output = f"{TENSOR_NAMES[MODEL_TENSOR.OUTPUT]}.weight"
+    if output in tensors:
+        required[output] = (hparams["n_embd"], n_vocab)
     for name, want in required.items():
         if name not in tensors:
             raise ModelFileError(f"{label} is missing the GPT-2 tensor {name}")
@@ -371,8 +347,8 @@ def _parse(path: Path, buf, size: int) -> GGUFInfo:
         if _strip_ones(got) != _strip_ones(want):  # ggml may pad shapes with trailing 1s
             raise ModelFileError(f"{label}: tensor {name} has shape {tuple(got)}, expected {want}")
 
-    file_type = metadata.get("general.file_type")
-    name = metadata.get("general.name")
+    file_type = metadata.get(Keys.General.FILE_TYPE)
+    name = metadata.get(Keys.General.NAME)
     return GGUFInfo(
         path=path,
         version=version,

@@ -102,6 +102,7 @@ def main() -> int:
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     with tempfile.TemporaryDirectory(prefix="writer-screenshot-") as scratch:
         os.environ["WRITER_APP_RECOVERY_DIR"] = str(Path(scratch) / "recovery")
+        os.environ["WRITER_APP_DATA_DIR"] = str(Path(scratch) / "data")
         return shoot(model, Path(args.out), args.timeout, Path(scratch))
 
 
@@ -122,7 +123,7 @@ def shoot(model: Path, out: Path, timeout: float, scratch: Path) -> int:
     window = MainWindow(AppSettings(model_path=str(model), debounce_ms=150))
     window.resize(1100, 720)
     window.show()
-    window.load_path(scratch / "the-dragon.md")  # a new file: gives the window a title
+    window.files.load_path(scratch / "the-dragon.md")  # a new file: gives the window a title
     window.editor.set_text(PASSAGE)
     window.editor.moveCursor(QTextCursor.MoveOperation.End)
     window.editor.setFocus()
@@ -141,13 +142,15 @@ def _type_and_grab(app, window, model: Path, out: Path, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise SystemExit(f"timed out waiting for {what}: {window.message_label.text()}")
+                raise SystemExit(
+                    f"timed out waiting for {what}: {window.status.message_label.text()}"
+                )
             app.processEvents()
             time.sleep(0.01)
 
     wait(lambda: window.engine_state != "loading", "the model")
     if window.engine_state != "ready":
-        raise SystemExit(f"the model did not load: {window.message_label.text()}")
+        raise SystemExit(f"the model did not load: {window.status.message_label.text()}")
     QTest.keyClicks(window.editor, TYPED, delay=30)
     wait(lambda: window.editor.ghost_text, "a suggestion")
     for _ in range(20):  # let the status bar and the ghost paint
@@ -158,7 +161,7 @@ def _type_and_grab(app, window, model: Path, out: Path, timeout: float) -> int:
         raise SystemExit(f"could not write {out}")
     print(
         f"{out}: suggestion {window.editor.ghost_text!r} from {model.name} "
-        f"in {window.latency_label.text()}",
+        f"in {window.status.latency_label.text()}",
         file=sys.stderr,
     )
     return 0

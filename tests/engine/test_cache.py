@@ -148,7 +148,8 @@ def test_without_the_cache_the_name_does_not_complete(tiny_gguf_f32):
     with Engine(config) as eng:
         eng.set_document(NAME_DOC)
         s = eng.suggest(NAME_DOC)
-    assert s is None or not s.text.startswith("galon")
+    # The random model alone is sure of nothing after "Zyr": no suggestion at all.
+    assert s is None
 
 
 def test_document_edits_reach_the_cache_and_a_lost_document_is_an_engine_error(tiny_gguf_f32):

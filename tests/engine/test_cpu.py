@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gpt2gguf.cpu import cpu_flags, default_use_extra_bufts
 from writer_app.engine import Engine, EngineConfig
-from writer_app.engine.cpu import cpu_flags, default_use_extra_bufts
 from writer_app.ui.settings import AppSettings
 
 XEON_AMX = """processor\t: 0
@@ -50,6 +50,6 @@ def test_llama_cpp_loads_with_the_extra_buffer_types_asked_for_and_writes_the_sa
     texts = []
     for use in (False, True):
         with Engine(EngineConfig(model_path=trained_gguf, n_threads=1, use_extra_bufts=use)) as e:
-            assert e._model._llm.model_params.use_extra_bufts is use
+            assert e._model.use_extra_bufts is use  # as llama.cpp's model params hold it
             texts.append(e.suggest("The dragon").text)
     assert texts[0] == texts[1]

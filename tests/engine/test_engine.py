@@ -131,7 +131,7 @@ def test_mid_word_the_suggestion_completes_the_word(engine):
     s = engine.suggest("The dra")
     assert s.text.startswith("gon")
     assert s.text == "gon flew over the mountain."
-    assert s.extra["healed"] == " dra"
+    assert s.extra.healed == " dra"
 
 
 def test_after_a_space_the_suggestion_has_no_leading_space(engine):
@@ -186,12 +186,17 @@ def test_typing_three_more_characters_evaluates_only_a_few_tokens(engine):
 
 
 def test_a_long_text_uses_a_window_that_fits_the_context(engine):
-    text = TRAIN_TEXT * 3 + "The dra"
+    # Filler the story never had, then its first words: the model, reading only
+    # the window's end, still knows how the sentence goes on. (The story itself
+    # repeated would not do: its continuation would copy the text before, which
+    # shaping drops.)
+    text = " ".join(f"word{i}" for i in range(600)) + ". The dragon"
     with fresh(engine) as eng:
         prompt = eng.prompt_tokens(text)
         s = eng.suggest(text)
         assert len(prompt) + eng.config.max_tokens + MAX_HEAL_TOKENS < eng.n_ctx
-        assert s is None or s.extra["window_start"] > 0
+    assert s.text == " flew over the mountain."
+    assert s.extra.window_start > 0
 
 
 def test_prefetched_suggestion_is_returned_without_evaluating(engine):
@@ -202,7 +207,7 @@ def test_prefetched_suggestion_is_returned_without_evaluating(engine):
     with fresh(engine) as other:
         expected = other.suggest(text)
     assert s.prompt_tokens_evaluated == 0
-    assert s.extra.get("cached") is True
+    assert s.extra.cached is True
     assert s.text == expected.text
 
 
@@ -277,6 +282,9 @@ def test_update_config_reloads_for_a_new_context_size(engine):
         assert eng.suggest("The dragon").text == " flew over the mountain."
 
 
-def test_empty_document_gets_a_suggestion_without_leading_space_or_none(random_engine):
+def test_an_empty_document_gets_a_suggestion_without_leading_space(random_engine):
+    # Without the gate the random model always says something; at the document's
+    # start it must not begin with a space.
     s = random_engine.suggest("")
-    assert s is None or (s.text.strip() and not s.text[0].isspace())
+    assert s is not None and s.text.strip()
+    assert not s.text[0].isspace()

@@ -31,7 +31,7 @@ def test_a_suggestion_through_the_process_equals_the_in_process_one(trained_gguf
             here, there = local.suggest(text), remote.suggest(text)
             assert (there.text if there else None) == (here.text if here else None)
         assert remote.prompt_tokens("The dragon") == local.prompt_tokens("The dragon")
-        assert remote.last_stats["total_ms"] > 0 and len(remote.boundary_ms) == 3
+        assert remote.last_stats.total_ms > 0 and len(remote.boundary_ms) == 3
         assert remote.process_rss_mb() > 0
 
 
@@ -127,4 +127,4 @@ def test_a_newer_request_aborts_a_long_prompt_evaluation_across_the_boundary(
     assert abort_ms < full_ms
     client.flag.set(4)  # the engine still answers after an abort
     client.request("suggest", "The dragon", cancel_id=4)
-    assert client.last_stats["prompt_tokens_evaluated"] > 0
+    assert client.last_stats.prompt_tokens_evaluated > 0

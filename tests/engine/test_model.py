@@ -1,21 +1,24 @@
-"""Loading choices: threads from physical cores, GPU layers from what llama.cpp can do."""
+"""Loading choices the engine leaves automatic: threads and GPU layers."""
 
-import os
+import dataclasses
 
-import llama_cpp
-
+from gpt2gguf.cpu import physical_cores
+from gpt2gguf.llama import gpu_devices
 from writer_app.engine import Engine, EngineConfig
-from writer_app.engine.model import default_gpu_layers, physical_cores
 
 
-def test_physical_cores_is_between_one_and_the_logical_cpus():
-    assert 1 <= physical_cores() <= (os.cpu_count() or 1)
-
-
-def test_gpu_layers_default_to_all_only_when_llama_cpp_can_offload():
-    assert default_gpu_layers() == (-1 if llama_cpp.llama_supports_gpu_offload() else 0)
-
-
-def test_threads_default_to_the_physical_cores(trained_gguf):
+def test_threads_default_to_the_physical_cores_and_return_to_them(trained_gguf):
     with Engine(EngineConfig(model_path=trained_gguf)) as eng:
         assert eng.n_threads == physical_cores()
+        eng.update_config(dataclasses.replace(eng.config, n_threads=1))
+        assert eng.n_threads == 1
+        eng.update_config(dataclasses.replace(eng.config, n_threads=None))
+        assert eng.n_threads == physical_cores()
+
+
+def test_automatic_gpu_layers_offload_exactly_when_there_is_a_gpu(trained_gguf):
+    with Engine(EngineConfig(model_path=trained_gguf, n_threads=1)) as eng:
+        if gpu_devices():
+            assert eng.backend != "CPU"
+        else:
+            assert eng.backend == "CPU"

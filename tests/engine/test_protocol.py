@@ -11,7 +11,7 @@ import pytest
 
 from writer_app.engine import Engine, EngineError, ModelFileError
 from writer_app.engine.client import describe_exit
-from writer_app.engine.config import EngineConfig, Suggestion
+from writer_app.engine.config import EngineConfig, RequestStats, Suggestion, SuggestionExtra
 from writer_app.engine.protocol import (
     HEADER,
     MAX_FRAME_BYTES,
@@ -28,13 +28,16 @@ from writer_app.engine.protocol import (
 def test_messages_survive_the_framing_in_order():
     stream = io.BytesIO()
     request = Request(3, "suggest", ("The dragon",), {}, cancel_id=7)
-    reply = Reply(3, value=Suggestion(text=" flew", extra={"stop": "eos"}), stats={"total_ms": 1.0})
+    suggestion = Suggestion(text=" flew", extra=SuggestionExtra(stop="eos", confidence=0.5))
+    reply = Reply(3, value=suggestion, stats=RequestStats(generated_tokens=2, total_ms=1.0))
     config = EngineConfig(n_threads=1, use_extra_bufts=False)
     for message in (request, reply, config):
         write_message(stream, message)
     stream.seek(0)
     assert read_message(stream) == request
-    assert read_message(stream) == reply
+    got = read_message(stream)
+    assert got == reply
+    assert got.value.extra == suggestion.extra  # Suggestion's == leaves extra out
     assert read_message(stream) == config
 
 

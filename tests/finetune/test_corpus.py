@@ -244,3 +244,22 @@ def test_folder_without_text_files_is_an_error(tmp_path):
     (tmp_path / "cover.png").write_bytes(b"\x89PNG")
     with pytest.raises(CorpusError, match="no .txt/.md/.xz files"):
         corpus.find_files([tmp_path])
+
+
+def test_a_path_that_does_not_exist_is_named_as_missing(tmp_path):
+    with pytest.raises(CorpusError) as info:
+        corpus.find_files([tmp_path / "no-such-books"])
+    assert str(info.value) == f"{tmp_path / 'no-such-books'}: no such file or folder"
+
+
+def test_a_folder_without_text_files_is_not_called_missing(tmp_path):
+    (tmp_path / "cover.png").write_bytes(b"\x89PNG")
+    with pytest.raises(CorpusError) as info:
+        corpus.find_files([tmp_path])
+    assert "no such file" not in str(info.value)
+    assert "the folder has no .txt/.md/.xz files in it" in str(info.value)
+
+
+def test_a_pattern_that_matches_nothing_says_so(tmp_path):
+    with pytest.raises(CorpusError, match="no .txt/.md/.xz files match this pattern"):
+        corpus.find_files([str(tmp_path / "*.txt")])

@@ -165,7 +165,9 @@ def test_non_gpt2_config_is_refused(tiny_checkpoint, tmp_path):
         export_gguf(checkpoint, tmp_path / "m.gguf")
 
 
-def test_pickled_weights_need_the_explicit_flag(tiny_checkpoint, tmp_path):
+@pytest.fixture
+def pickled_checkpoint(tiny_checkpoint, tmp_path) -> Path:
+    """tiny_checkpoint with its weights as pytorch_model.bin (pickle) only."""
     import torch
     from safetensors.torch import load_file
 
@@ -175,6 +177,11 @@ def test_pickled_weights_need_the_explicit_flag(tiny_checkpoint, tmp_path):
     torch.save(
         load_file(str(tiny_checkpoint / "model.safetensors")), checkpoint / "pytorch_model.bin"
     )
+    return checkpoint
+
+
+def test_pickled_weights_need_the_explicit_flag(pickled_checkpoint, tmp_path):
+    checkpoint = pickled_checkpoint
     with pytest.raises(CheckpointError, match="--allow-pickle"):
         export_gguf(checkpoint, tmp_path / "m.gguf", "f32")
     assert not (tmp_path / "m.gguf").exists()
@@ -288,3 +295,48 @@ def test_disk_full_mid_write_is_named_and_leaves_nothing(tiny_checkpoint, tiny_d
     with pytest.raises(ExportError, match="disk full"):
         export_gguf(tiny_checkpoint, tiny_disk / "MODEL.gguf", quant, verify=False)
     assert list(tiny_disk.iterdir()) == []
+
+
+def test_exporting_the_training_state_points_to_the_model_folder(tmp_path, capsys):
+    state = tmp_path / "run" / "checkpoint"
+    state.mkdir(parents=True)
+    (state / "state.pt").write_bytes(b"training state")
+    rc = cli_main(["export", str(state), "--out", str(tmp_path / "m.gguf")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    assert "holds the training state" in err
+    assert f"export {tmp_path / 'run' / 'model'} instead" in err
+
+
+def test_every_loader_refuses_pickled_weights_without_the_flag(
+    tiny_checkpoint, pickled_checkpoint, tmp_path
+):
+    from finetune.model_setup import load_base
+
+    checkpoint = pickled_checkpoint
+    gguf_path = tmp_path / "m.gguf"
+    export_gguf(tiny_checkpoint, gguf_path, "f32", verify=False)
+    for load in (
+        lambda: load_base(str(checkpoint)),  # train --base DIR
+        lambda: verify_gguf(checkpoint, gguf_path, TRAIN_TEXT),
+    ):
+        with pytest.raises(CheckpointError, match="--allow-pickle"):
+            load()
+    assert load_base(str(checkpoint), allow_pickle=True).config.n_layer == 2
+
+
+def test_a_checkpoint_with_only_vocab_and_merges_keeps_its_own_tokenizer(tiny_checkpoint, tmp_path):
+    from finetune.convert import build_vocab
+    from finetune.tokenizer import load_tokenizer, tokenizer_dir
+    from gpt2gguf.constants import TOKENIZER_DIR
+
+    checkpoint = _copy(tiny_checkpoint, tmp_path / "ckpt")
+    assert tokenizer_dir(checkpoint) == TOKENIZER_DIR  # none of its own: the bundled one
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(TOKENIZER_DIR / name, checkpoint / name)
+    assert tokenizer_dir(checkpoint) == checkpoint
+    text = 'The dragon\'s "hoard", 1923 -- and a question?'
+    assert load_tokenizer(checkpoint).encode(text).ids == load_tokenizer().encode(text).ids
+    # The export reads the same folder: an added token there lands in the GGUF.
+    (checkpoint / "added_tokens.json").write_text(json.dumps({"<|scene|>": 50257}))
+    assert build_vocab(checkpoint, 50258).tokens[50257] == "<|scene|>"

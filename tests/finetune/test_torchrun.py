@@ -29,8 +29,6 @@ def test_two_process_torchrun_trains_with_identical_weights_on_both_ranks(tmp_pa
         "--micro-batch",
         "2",
         "--no-export",
-        "--dump-rank-weights",
-        str(dumps),
     )
     proc = subprocess.run(
         [
@@ -45,7 +43,12 @@ def test_two_process_torchrun_trains_with_identical_weights_on_both_ranks(tmp_pa
             *args,
         ],
         cwd=REPO,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)},
+        env={
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(REPO),
+            "WRITER_FINETUNE_DUMP_RANK_WEIGHTS": str(dumps),
+        },
         capture_output=True,
         text=True,
         timeout=400,

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from finetune.cli import main as cli_main
+from finetune.config import TrainConfig
 from finetune.evaluate import gguf_perplexity, strip_separators, window_starts
 from finetune.report import read_metrics
+from finetune.schedule import lr_at
 from finetune.tokenizer import load_tokenizer
-from finetune.train import TrainConfig, lr_at
 from gpt2gguf.validate import validate_gguf
 from tests.finetune.training_corpus import tiny_args, write_corpus
 
@@ -209,28 +210,28 @@ def _tiny_config(books: Path, val: Path, out: Path, cache: Path, **overrides) ->
 
 
 def test_resume_after_an_interrupted_run_gives_the_same_next_step_loss_and_weights(tmp_path):
-    from finetune.train import train
+    from finetune.pipeline import run_pipeline
+    from finetune.train import DebugHooks, train
 
     books, val = write_corpus(tmp_path)
     cache = tmp_path / "cache"
     # Run A: 12 steps straight through (micro-batch 2 x 2 accumulation steps).
-    # halt_after_steps=12 only skips the card at the end.
     a = tmp_path / "a"
-    train(
-        _tiny_config(
-            books, val, a, cache, max_steps=12, checkpoint_every_steps=3, halt_after_steps=12
-        )
-    )
+    result = train(_tiny_config(books, val, a, cache, max_steps=12, checkpoint_every_steps=3))
+    assert (result.steps, result.stopped) == (12, "finished")
+    assert not (a / "model").exists()  # train() only trains: saving the model is the pipeline's
     # Run B: stops after 6 steps as if killed, then resumes to 12.
     b = tmp_path / "b"
-    train(
-        _tiny_config(
-            books, val, b, cache, max_steps=12, checkpoint_every_steps=3, halt_after_steps=6
-        )
+    halted = train(
+        _tiny_config(books, val, b, cache, max_steps=12, checkpoint_every_steps=3),
+        DebugHooks(halt_after_steps=6),
     )
+    assert halted.stopped == "halted"
     assert _checkpoint(b)["state"]["step"] == 6
     assert [r["step"] for r in _train_rows(b)] == list(range(1, 7))
-    train(_tiny_config(books, val, b, cache, max_steps=12, checkpoint_every_steps=3, resume=True))
+    run_pipeline(
+        _tiny_config(books, val, b, cache, max_steps=12, checkpoint_every_steps=3, resume=True)
+    )
 
     loss_a = {r["step"]: r["loss"] for r in _train_rows(a)}
     loss_b = {r["step"]: r["loss"] for r in _train_rows(b)}
@@ -311,12 +312,14 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
 
 
 def test_lr_warms_up_linearly_then_decays_by_cosine_to_the_floor():
-    cfg = TrainConfig(lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
-    assert lr_at(0, 1000, cfg) == pytest.approx(1e-4)
-    assert lr_at(9, 1000, cfg) == pytest.approx(1e-3)
-    assert lr_at(505, 1000, cfg) == pytest.approx(0.55e-3, rel=1e-2)  # half way down the cosine
-    assert lr_at(1000, 1000, cfg) == pytest.approx(1e-4)
-    lrs = [lr_at(s, 1000, cfg) for s in range(10, 1001)]
+    def lr(step: int) -> float:
+        return lr_at(step, 1000, lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
+
+    assert lr(0) == pytest.approx(1e-4)
+    assert lr(9) == pytest.approx(1e-3)
+    assert lr(505) == pytest.approx(0.55e-3, rel=1e-2)  # half way down the cosine
+    assert lr(1000) == pytest.approx(1e-4)
+    lrs = [lr(s) for s in range(10, 1001)]
     assert all(x >= y for x, y in zip(lrs, lrs[1:], strict=False))
 
 
@@ -382,3 +385,31 @@ def test_hub_base_without_internet_says_so_and_points_to_init(tmp_path):
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: --base gpt2")
     assert "HF_HUB_OFFLINE" in last and "--init" in last
+
+
+def test_the_block_size_defaults_to_the_models_context(tmp_path):
+    from finetune.cli import build_parser
+    from finetune.config import config_from_args
+    from finetune.train import train
+
+    books, val = write_corpus(tmp_path)
+    val.write_text(val.read_text() * 2)  # two windows of the tiny model's 256 tokens
+    args = tiny_args(
+        books, val, tmp_path / "out", tmp_path / "cache",
+        "--micro-batch", "1", "--batch-tokens", "256", "--max-steps", "1", "--eval-windows", "1",
+    )  # fmt: skip
+    args[args.index("--init") + 1] = "tiny"
+    i = args.index("--block-size")
+    del args[i : i + 2]
+    result = train(config_from_args(build_parser().parse_args(args)))
+    assert result.config.block_size == 256
+    assert result.tokens == 256
+
+
+def test_a_block_size_beyond_the_models_context_is_an_error(tmp_path, capsys):
+    books, val = write_corpus(tmp_path)
+    args = tiny_args(books, val, tmp_path / "out", tmp_path / "cache", "--no-export")
+    args[args.index("--init") + 1] = "tiny"
+    args[args.index("--block-size") + 1] = "512"
+    line = _cli_error(args, capsys)
+    assert "--block-size 512 exceeds the model's context (256)" in line

@@ -1,4 +1,4 @@
-"""Fixtures for the app's tests: isolated settings and recovery folder, scripted dialogs,
+"""Fixtures for the app's tests: isolated settings, recovery and data folders, scripted dialogs,
 and windows running the real engine on real GGUF files."""
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 @pytest.fixture(autouse=True)
 def isolated_app_state(tmp_path, monkeypatch):
-    """Point QSettings and the recovery folder at this test's tmp_path."""
+    """Point QSettings, the recovery folder and the data folder at this test's tmp_path."""
     QSettings.setPath(
         QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
     )
     monkeypatch.setenv("WRITER_APP_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setenv("WRITER_APP_DATA_DIR", str(tmp_path / "data"))
     return tmp_path
 
 
@@ -82,7 +83,7 @@ def make_window(qtbot):
         window.show()
         if load_model and wait_ready:
             qtbot.waitUntil(lambda: window.engine_state != "loading", timeout=30_000)
-            assert window.engine_state == "ready", window.message_label.text()
+            assert window.engine_state == "ready", window.status.message_label.text()
         return window
 
     yield make

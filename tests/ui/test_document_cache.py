@@ -49,6 +49,6 @@ def test_an_opened_file_is_known_to_the_engine(qtbot, make_window, tiny_gguf_f32
     chapter = tmp_path / "chapter.txt"
     chapter.write_text(BODY)
     window = make_window(tiny_gguf_f32)
-    window.load_path(chapter)
+    window.files.load_path(chapter)
     window.editor.moveCursor(window.editor.textCursor().MoveOperation.End)
     assert _ghost_after_typing(qtbot, window, "").startswith("galon")

@@ -126,8 +126,8 @@ def test_killing_the_engine_mid_request_loses_no_keystroke_and_suggestions_come_
 
     assert editor.toPlainText() == start + typed  # not one keystroke lost
     assert crashes[0].during == "suggest" and crashes[0].returncode == -sig
-    assert words in window.message_label.text()
-    assert "restarted" in window.message_label.text()
+    assert words in window.status.message_label.text()
+    assert "restarted" in window.status.message_label.text()
     assert window.worker.engine_pid not in (None, old_pid)
 
 
@@ -147,23 +147,23 @@ def test_an_engine_that_crashes_at_every_load_ends_with_suggestions_off_and_retr
         watch.stop()
     print(f"max event-loop gap {watch.max_gap_ms:.1f} ms")
 
-    message = window.message_label.text()
+    message = window.status.message_label.text()
     assert "aborted" in message and "Suggestions are off" in message and "Retry" in message
-    assert window.suggestions_label.text() == "suggestions off"
-    assert window.retry_action.isEnabled()
+    assert window.status.suggestions_label.text() == "suggestions off"
+    assert window.menu.retry_action.isEnabled()
     assert window.editor.toPlainText() == typed
     assert watch.max_gap_ms < MAX_GAP_MS, f"the event loop stalled for {watch.max_gap_ms:.0f} ms"
 
     # Off is remembered for this model here: the next window does not crash-loop first.
     again = make_window(trained_gguf, wait_ready=False)
-    assert again.engine_state == "off" and again.retry_action.isEnabled()
+    assert again.engine_state == "off" and again.menu.retry_action.isEnabled()
 
     # Retry, with whatever crashed it gone, brings suggestions back.
     monkeypatch.delenv(TEST_CRASH_ENV)
-    window.retry_action.trigger()
+    window.menu.retry_action.trigger()
     qtbot.waitUntil(lambda: window.engine_state == "ready", timeout=60_000)
-    assert window.suggestions_label.text() == "suggestions on"
-    assert not window.retry_action.isEnabled()
+    assert window.status.suggestions_label.text() == "suggestions on"
+    assert not window.menu.retry_action.isEnabled()
 
 
 def test_a_crash_at_the_first_suggestion_steps_down_to_safe_cpu_settings_and_is_remembered(
@@ -174,10 +174,10 @@ def test_a_crash_at_the_first_suggestion_steps_down_to_safe_cpu_settings_and_is_
     window = make_window(trained_gguf, extra_buffers="on")
     qtbot.keyClicks(window.editor, "The dragon")
     qtbot.waitUntil(lambda: window.editor.ghost_text != "", timeout=60_000)
-    message = window.message_label.text()
+    message = window.status.message_label.text()
     assert "illegal instruction" in message and "no CPU extra buffer types" in message
     assert window.editor.toPlainText() == "The dragon"
-    assert window.retry_action.isEnabled()
+    assert window.menu.retry_action.isEnabled()
 
     second = make_window(trained_gguf, extra_buffers="on")
     crashes = []
@@ -185,7 +185,7 @@ def test_a_crash_at_the_first_suggestion_steps_down_to_safe_cpu_settings_and_is_
     qtbot.keyClicks(second.editor, "The dragon")
     qtbot.waitUntil(lambda: second.editor.ghost_text != "", timeout=60_000)
     assert not crashes
-    assert "safer engine settings" in second.message_label.text()
+    assert "safer engine settings" in second.status.message_label.text()
 
 
 def test_a_setting_change_reloads_the_model_only_when_the_engine_needs_it(

@@ -19,17 +19,17 @@ def test_autosave_recovers_the_text_after_a_crash(qtbot, make_window, dialogs, i
     crashed = make_window(load_model=False)
     qtbot.keyClicks(crashed.editor, "Words that were never saved.")
     QApplication.sendEvent(crashed, QEvent(QEvent.Type.ActivationChange))  # focus loss autosaves
-    assert crashed.recovery.path.exists()
+    assert crashed.files.recovery.path.exists()
     crashed.worker.shutdown()  # the crash: no closeEvent, no clean exit, the file stays
-    crashed.recovery.close()  # and its lock goes, as a dead process's does
+    crashed.files.recovery.close()  # and its lock goes, as a dead process's does
     crashed.hide()
 
     dialogs.answers = [QMessageBox.StandardButton.Yes]
     fresh = make_window(load_model=False)
-    assert fresh.offer_recovery()
+    assert fresh.files.offer_recovery()
     assert fresh.editor.toPlainText() == "Words that were never saved."
     assert fresh.editor.document().isModified()
-    assert not crashed.recovery.path.exists()
+    assert not crashed.files.recovery.path.exists()
     fresh.close()  # a clean exit (the unsaved prompt is answered Discard) leaves nothing
     assert list((isolated_app_state / "recovery").iterdir()) == []
 
@@ -39,8 +39,8 @@ def test_a_failed_save_says_so_and_keeps_the_buffer_dirty(qtbot, make_window, di
     qtbot.keyClicks(window.editor, "Precious.")
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    window.path = blocker / "story.txt"  # its folder is a file: the save must fail
-    assert not window.save()
+    window.files.path = blocker / "story.txt"  # its folder is a file: the save must fail
+    assert not window.files.save()
     assert window.editor.document().isModified()
     assert dialogs.texts("critical") and "Could not save" in dialogs.texts("critical")[0]
     assert window.editor.toPlainText() == "Precious."
@@ -50,7 +50,7 @@ def test_invalid_utf8_opens_with_a_warning(qtbot, make_window, dialogs, tmp_path
     path = tmp_path / "old.txt"
     path.write_bytes("Caf\u00e9 d\u00e9j\u00e0 vu".encode("cp1252"))
     window = make_window(load_model=False)
-    assert window.open_file(path)
+    assert window.files.open_file(path)
     assert window.editor.toPlainText() == "Caf\u00e9 d\u00e9j\u00e0 vu"
     assert "not valid UTF-8" in dialogs.texts("warning")[0]
 
@@ -61,7 +61,7 @@ def test_opening_with_unsaved_changes_asks_first(qtbot, make_window, dialogs, tm
     window = make_window(load_model=False)
     qtbot.keyClicks(window.editor, "Draft")
     dialogs.answers = [QMessageBox.StandardButton.Cancel]
-    assert not window.open_file(path)
+    assert not window.files.open_file(path)
     assert window.editor.toPlainText() == "Draft"
     assert dialogs.texts("question")
 
@@ -71,14 +71,14 @@ def test_a_bad_model_path_leaves_a_working_editor_with_a_message(qtbot, make_win
     bad.write_bytes(b"this is not a model")
     window = make_window(bad, wait_ready=False)
     qtbot.waitUntil(lambda: window.engine_state == "failed", timeout=20_000)
-    message = window.message_label.text()
+    message = window.status.message_label.text()
     assert "model.gguf" in message and "Settings → Model" in message
     qtbot.keyClicks(window.editor, "Still writing.")
     qtbot.keyClick(window.editor, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
     assert window.editor.toPlainText() == "Still writing."
     assert window.editor.ghost_text == ""
-    window.path = tmp_path / "story.txt"
-    assert window.save() and window.path.read_text() == "Still writing."
+    window.files.path = tmp_path / "story.txt"
+    assert window.files.save() and window.files.path.read_text() == "Still writing."
 
 
 def test_settings_round_trip_through_qsettings():
@@ -152,19 +152,19 @@ def test_a_killed_app_keeps_everything_typed_5_seconds_before(
 
     dialogs.answers = [QMessageBox.StandardButton.Yes]
     restarted = make_window(load_model=False)
-    assert restarted.offer_recovery()
+    assert restarted.files.offer_recovery()
     assert restarted.editor.toPlainText() == UNSAVED
 
 
 def test_a_pause_in_typing_reaches_the_recovery_file_without_focus_loss(qtbot, make_window):
     window = make_window(load_model=False)
     qtbot.keyClicks(window.editor, "A line")
-    assert not window.recovery.path.exists()
-    qtbot.waitUntil(window.recovery.path.exists, timeout=10_000)
-    window.recovery.close()  # what a crash does to the lock
+    assert not window.files.recovery.path.exists()
+    qtbot.waitUntil(window.files.recovery.path.exists, timeout=10_000)
+    window.files.recovery.close()  # what a crash does to the lock
     from writer_app.core.recovery import find_recoverable
 
-    assert [r.text for r in find_recoverable(window.recovery.folder)] == ["A line"]
+    assert [r.text for r in find_recoverable(window.files.recovery.folder)] == ["A line"]
 
 
 def test_a_binary_file_is_refused_and_left_untouched(qtbot, make_window, dialogs, tmp_path):
@@ -174,17 +174,17 @@ def test_a_binary_file_is_refused_and_left_untouched(qtbot, make_window, dialogs
     window = make_window(load_model=False)
     qtbot.keyClicks(window.editor, "Draft")
     window.editor.document().setModified(False)
-    assert not window.open_file(program)
+    assert not window.files.open_file(program)
     assert "ls is not a text file" in dialogs.texts("critical")[0]
-    assert window.editor.toPlainText() == "Draft" and window.path is None
+    assert window.editor.toPlainText() == "Draft" and window.files.path is None
     assert program.read_bytes() == before
 
 
 def test_a_new_file_in_a_missing_folder_says_so_when_opened(qtbot, make_window, dialogs, tmp_path):
     window = make_window(load_model=False)
-    assert window.open_file(tmp_path / "typo-folder" / "chapter.md")
+    assert window.files.open_file(tmp_path / "typo-folder" / "chapter.md")
     assert "typo-folder does not exist" in dialogs.texts("warning")[0]
-    assert window.open_file(tmp_path / "chapter.md")  # a folder that exists: no warning
+    assert window.files.open_file(tmp_path / "chapter.md")  # a folder that exists: no warning
     assert len(dialogs.texts("warning")) == 1
 
 
@@ -195,7 +195,7 @@ def test_save_as_creates_a_file_that_follows_the_umask(qtbot, make_window, monke
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
     old = os.umask(0o022)
     try:
-        assert window.save_as()
+        assert window.files.save_as()
     finally:
         os.umask(old)
     assert target.read_text() == "Shared with the group."

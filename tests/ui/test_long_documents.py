@@ -28,9 +28,9 @@ def test_the_word_count_never_reads_the_whole_text(qtbot, make_window, monkeypat
     with monkeypatch.context() as patch:
         patch.setattr(window.editor, "toPlainText", whole_text)
         patch.setattr(window.editor.document(), "toPlainText", whole_text)
-        window._update_word_count()
+        window.status.update_word_count()
     expected = len(QTextEdit.toPlainText(window.editor).split())
-    assert window.words_label.text() == f"{expected:,} words"
+    assert window.status.words_label.text() == f"{expected:,} words"
 
 
 def test_the_word_count_stays_exact_through_random_edits(qtbot):
@@ -92,10 +92,10 @@ def test_a_document_too_tall_to_scroll_to_its_end_says_so(qtbot, make_window, di
     # Qt lays text out only down to 8,388,607 px: a 30 MB novel, or these big letters.
     window = make_window(load_model=False, font_size=200)
     (tmp_path / "short.txt").write_text("x\n" * 100)
-    assert window.open_file(tmp_path / "short.txt")
+    assert window.files.open_file(tmp_path / "short.txt")
     assert dialogs.texts("warning") == []
     (tmp_path / "huge.txt").write_text("x\n" * 30_000)
-    assert window.open_file(tmp_path / "huge.txt")
+    assert window.files.open_file(tmp_path / "huge.txt")
     assert "huge.txt is too long for this editor" in dialogs.texts("warning")[0]
     assert window.editor.toPlainText() == "x\n" * 30_000
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import platformdirs
 
 from gpt2gguf.files import atomic_write
+from writer_app.core.paths import APP_NAME
 
 RECOVERY_DIR_ENV = "WRITER_APP_RECOVERY_DIR"
-APP_NAME = "writer-app"
 PRIVATE_MODE = 0o600  # the unsaved text is nobody else's business
 SUFFIX = ".recovery"
 OLD_SUFFIX = ".json"  # {"text": ..., "source_path": ..., "saved_at": ...}, before the header line

@@ -17,6 +17,7 @@ once), never a fork of the app: a forked Qt process is not safe to use.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import writer_app
-from writer_app.engine.config import EngineConfig, Suggestion
+from writer_app.engine.config import EngineConfig, RequestStats, Suggestion
 from writer_app.engine.errors import EngineError
 from writer_app.engine.protocol import (
     PROTOCOL_VERSION,
@@ -115,7 +116,7 @@ class EngineClient:
         self._seq = 0
         self.hello: Hello | None = None
         self.summary: dict | None = None  # the last load's summary; None: no model loaded
-        self.last_stats: dict = {}  # the engine's last_stats after the last request
+        self.last_stats: RequestStats | None = None  # the engine's, after the last request
         # Where the last request's time went, in ms: round_trip, child (handling),
         # to_child and to_app (the two pipe crossings) and boundary (round_trip - child).
         self.last_timing: dict[str, float] = {}
@@ -286,7 +287,7 @@ class RemoteEngine:
         self.config = config if config is not None else EngineConfig()
         self.client = EngineClient()
         self.boundary_ms: list[float] = []
-        self.last_stats: dict[str, float] = {}
+        self.last_stats: RequestStats | None = None
         self._next_id = 0
         try:
             summary = self.client.load(self.config)
@@ -313,10 +314,13 @@ class RemoteEngine:
         value = self.client.request(kind, *args, cancel_id=cancel_id, **kwargs)
         timing = self.client.last_timing
         self.boundary_ms.append(timing["boundary_ms"])
-        stats = dict(self.client.last_stats)
-        if "first_token_ms" in stats:
-            stats["first_token_ms"] += timing["to_child_ms"] + timing["to_app_ms"]
-            stats["total_ms"] = timing["round_trip_ms"]
+        stats = self.client.last_stats
+        if stats is not None:
+            stats = dataclasses.replace(
+                stats,
+                first_token_ms=stats.first_token_ms + timing["to_child_ms"] + timing["to_app_ms"],
+                total_ms=timing["round_trip_ms"],
+            )
         self.last_stats = stats
         return value
 

@@ -6,7 +6,7 @@ maps its flags onto one. Defaults live here and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -16,7 +16,7 @@ class EngineConfig:
     n_threads: int | None = None  # None: the number of physical cores
     n_gpu_layers: int | None = None  # None: all layers if llama.cpp can offload, else 0
     # llama.cpp's CPU "extra buffer types" (weights repacked for AMX/AArch64 kernels).
-    # None: on, except on x86-64 Linux with AMX, where they crash (see cpu.py).
+    # None: on, except on x86-64 Linux with AMX, where they crash (see gpt2gguf/cpu.py).
     use_extra_bufts: bool | None = None
     n_ctx: int = 512  # prompt + suggestion must fit in this many tokens
     max_words: int = 12  # a suggestion stops after this many words...
@@ -55,6 +55,41 @@ def needs_reload(old: EngineConfig, new: EngineConfig) -> bool:
 
 
 @dataclass(frozen=True)
+class RequestStats:
+    """Figures of one request (Engine.last_stats), also when it gave no suggestion.
+
+    writer-bench times suggestions with them, and they cross the engine-process
+    boundary with every reply.
+    """
+
+    prompt_tokens_evaluated: int = 0  # tokens llama.cpp actually evaluated (cache misses)
+    generated_tokens: int = 0
+    first_token_ms: float = 0.0
+    total_ms: float = 0.0
+    cache_lambda: float = 0.0  # the document cache's mean share of the probabilities
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the figures as a JSON-ready dict, keyed by field name."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SuggestionExtra:
+    """How a suggestion was made, beyond its text: for writer-bench, tests and debugging."""
+
+    # Why generation ended: "eos", "stop_rule", "confidence", "max_tokens",
+    # "unhealable" (no token could re-spell the typed text) or "stop_when".
+    stop: str = ""
+    healed: str = ""  # the typed text healing took back, which the suggestion re-spells
+    prompt_tokens: int = 0  # the prompt's length in tokens
+    generated_tokens: int = 0
+    window_start: int = 0  # where the prompt window starts in the text before the cursor
+    confidence: float | None = None  # the gate's confidence at the cut; None when it is off
+    cache_lambda: float = 0.0  # the document cache's mean share of the probabilities
+    cached: bool = False  # returned from the engine's memory of finished suggestions
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """One continuation for the text before the cursor.
 
@@ -66,4 +101,4 @@ class Suggestion:
     prompt_tokens_evaluated: int = 0  # tokens llama.cpp actually evaluated (cache misses)
     first_token_ms: float = 0.0
     total_ms: float = 0.0
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: SuggestionExtra = field(default_factory=SuggestionExtra, compare=False)

@@ -37,13 +37,18 @@ from pathlib import Path
 import numpy as np
 
 from gpt2gguf.constants import default_model_path
-from gpt2gguf.validate import GGUFInfo, validate_gguf
+from gpt2gguf.validate import GGUFInfo
 from writer_app.engine import healing, shaping
 from writer_app.engine.cache import CacheWeights, DocumentCache
-from writer_app.engine.config import EngineConfig, Suggestion, needs_reload
-from writer_app.engine.cpu import default_use_extra_bufts
+from writer_app.engine.config import (
+    EngineConfig,
+    RequestStats,
+    Suggestion,
+    SuggestionExtra,
+    needs_reload,
+)
 from writer_app.engine.errors import EngineError, GenerationCancelled, ModelFileError
-from writer_app.engine.model import LlamaModel, default_gpu_layers, physical_cores
+from writer_app.engine.model import LlamaModel
 from writer_app.engine.prompt import PromptWindow
 
 CACHE_SIZE = 16  # finished suggestions remembered by text (prefetch, repeats)
@@ -179,9 +184,9 @@ class Engine:
         self._cache: OrderedDict[str, Suggestion | None] = OrderedDict()
         self._document: DocumentCache | None = None  # made by _load (it needs the tokenizer)
         self.cache_weights = CacheWeights()
-        # Figures of the latest request, also when it returned None (writer-bench, status bar):
-        # prompt_tokens_evaluated, generated_tokens, first_token_ms, total_ms, cache_lambda.
-        self.last_stats: dict[str, float] = {}
+        # Figures of the latest request, also when it returned None (writer-bench);
+        # None before the first one.
+        self.last_stats: RequestStats | None = None
         self._load()
 
     # ----- loading -----------------------------------------------------------------
@@ -190,20 +195,15 @@ class Engine:
         path = cfg.model_path if cfg.model_path is not None else default_model_path()
         if path is None:
             raise ModelFileError("no model is installed; choose a GGUF model file in the settings")
-        self.info: GGUFInfo = validate_gguf(Path(path))
-        n_gpu_layers = cfg.n_gpu_layers if cfg.n_gpu_layers is not None else default_gpu_layers()
-        # GPT-2 has no positions past its training context: cap n_ctx by the model's.
+        # The model validates the file first and caps n_ctx at the model's own context.
         self._model = LlamaModel(
             Path(path),
-            n_ctx=min(cfg.n_ctx, self.info.n_ctx),
-            n_threads=cfg.n_threads or physical_cores(),
-            n_gpu_layers=n_gpu_layers,
-            use_extra_bufts=(
-                cfg.use_extra_bufts
-                if cfg.use_extra_bufts is not None
-                else default_use_extra_bufts()
-            ),
+            n_ctx=cfg.n_ctx,
+            n_threads=cfg.n_threads,
+            n_gpu_layers=cfg.n_gpu_layers,
+            use_extra_bufts=cfg.use_extra_bufts,
         )
+        self.info: GGUFInfo = self._model.info
         self._vocab = healing.Vocabulary(self._model.pieces)
         self._vocab.allowed(b" ")  # the trailing-space constraint is the largest: build it at load
         # 1.0 for each token that cannot continue the word before it (it starts
@@ -267,7 +267,7 @@ class Engine:
             self._load()
             return
         if old.n_threads != config.n_threads:
-            self._live().set_threads(config.n_threads or physical_cores())
+            self._live().set_threads(config.n_threads)
         if old.document_cache != config.document_cache:
             self._document.enable(self._cache_tokenizer())
         self._apply_limits()
@@ -344,12 +344,7 @@ class Engine:
             self._cache.move_to_end(text_before_cursor)
             cached = self._cache[text_before_cursor]
             ms = (time.perf_counter() - t0) * 1000
-            self.last_stats = {
-                "prompt_tokens_evaluated": 0,
-                "generated_tokens": 0,
-                "first_token_ms": ms,
-                "total_ms": ms,
-            }
+            self.last_stats = RequestStats(first_token_ms=ms, total_ms=ms)
             if cached is None:
                 return None
             if on_token is not None:
@@ -359,10 +354,14 @@ class Engine:
                 prompt_tokens_evaluated=0,
                 first_token_ms=ms,
                 total_ms=ms,
-                extra={**cached.extra, "cached": True},
+                extra=dataclasses.replace(cached.extra, cached=True),
             )
         result = self._suggest(
-            text_before_cursor, greedy_pick, t0, on_token, should_cancel, stop_when
+            text_before_cursor,
+            t0=t0,
+            on_token=on_token,
+            should_cancel=should_cancel,
+            stop_when=stop_when,
         )
         if stop_when is None:
             self._remember(text_before_cursor, result)
@@ -380,9 +379,7 @@ class Engine:
         if text_before_cursor in self._cache:
             return
         try:
-            result = self._suggest(
-                text_before_cursor, greedy_pick, time.perf_counter(), None, should_cancel, None
-            )
+            result = self._suggest(text_before_cursor, should_cancel=should_cancel)
         except GenerationCancelled:
             return
         self._remember(text_before_cursor, result)
@@ -414,14 +411,10 @@ class Engine:
         for _ in range(MAX_ALTERNATIVE_TRIES * n):
             if len(results) >= n:
                 break
+            t0 = time.perf_counter()
+            n_evaluated = self._evaluate(plan, should_cancel)
             s = self._generate(
-                plan,
-                pick,
-                time.perf_counter(),
-                self._evaluate(plan, should_cancel),
-                None,
-                should_cancel,
-                None,
+                plan, pick=pick, t0=t0, n_evaluated=n_evaluated, should_cancel=should_cancel
             )
             if s is not None and s.text.strip() not in seen:
                 seen.add(s.text.strip())
@@ -457,10 +450,27 @@ class Engine:
         _check(should_cancel)
         return self._live().evaluate(plan.prompt, should_cancel)
 
-    def _suggest(self, text, pick, t0, on_token, should_cancel, stop_when) -> Suggestion | None:
+    def _suggest(
+        self,
+        text: str,
+        *,
+        t0: float | None = None,
+        on_token: Callable[[str], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        stop_when: Callable[[str], bool] | None = None,
+    ) -> Suggestion | None:
+        """Plan, evaluate and generate the greedy suggestion for `text` (see _generate)."""
+        t0 = time.perf_counter() if t0 is None else t0
         plan = self._plan(text)
         n_evaluated = self._evaluate(plan, should_cancel)
-        return self._generate(plan, pick, t0, n_evaluated, on_token, should_cancel, stop_when)
+        return self._generate(
+            plan,
+            t0=t0,
+            n_evaluated=n_evaluated,
+            on_token=on_token,
+            should_cancel=should_cancel,
+            stop_when=stop_when,
+        )
 
     def _probs(
         self, logits: np.ndarray, context: list[int], own: int | None
@@ -468,9 +478,24 @@ class Engine:
         return next_token_probs(logits, self._document, self.cache_weights, context, own)
 
     def _generate(
-        self, plan, pick, t0, n_evaluated, on_token, should_cancel, stop_when
+        self,
+        plan: _Plan,
+        *,
+        pick: Pick = greedy_pick,
+        t0: float | None = None,
+        n_evaluated: int = 0,
+        on_token: Callable[[str], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        stop_when: Callable[[str], bool] | None = None,
     ) -> Suggestion | None:
-        """Generate after the evaluated prompt; return the shaped suggestion or None."""
+        """Generate after the evaluated prompt; return the shaped suggestion or None.
+
+        `pick` chooses each token (greedy by default), `t0` is when the request
+        began (default: now), `n_evaluated` how many prompt tokens the request
+        evaluated (for the stats). on_token, should_cancel and stop_when are
+        suggest()'s. Sets last_stats.
+        """
+        t0 = time.perf_counter() if t0 is None else t0
         model, cfg = self._live(), self.config
         steps = min(self._max_tokens + plan.n_removed, model.n_ctx - len(plan.prompt))
         context = list(plan.prompt)  # the token stream the cache looks up
@@ -564,29 +589,30 @@ class Engine:
             plan.text_before, text, hit_token_cap=reason == "max_tokens" and not gate.on
         )
         total_ms = (time.perf_counter() - t0) * 1000
-        self.last_stats = {
-            "prompt_tokens_evaluated": n_evaluated,
-            "generated_tokens": n_generated,
-            "first_token_ms": first_ms if first_ms is not None else total_ms,
-            "total_ms": total_ms,
-            "cache_lambda": lam_sum / (n_generated + 1),
-        }
+        stats = RequestStats(
+            prompt_tokens_evaluated=n_evaluated,
+            generated_tokens=n_generated,
+            first_token_ms=first_ms if first_ms is not None else total_ms,
+            total_ms=total_ms,
+            cache_lambda=lam_sum / (n_generated + 1),
+        )
+        self.last_stats = stats
         if final is None:
             return None
         return Suggestion(
             text=final,
             prompt_tokens_evaluated=n_evaluated,
-            first_token_ms=first_ms if first_ms is not None else total_ms,
+            first_token_ms=stats.first_token_ms,
             total_ms=total_ms,
-            extra={
-                "stop": reason,
-                "healed": plan.removed.decode("utf-8", errors="replace"),
-                "prompt_tokens": len(plan.prompt),
-                "generated_tokens": n_generated,
-                "window_start": plan.window_start,
-                "confidence": confidence,  # None when the gate is off
-                "cache_lambda": self.last_stats["cache_lambda"],
-            },
+            extra=SuggestionExtra(
+                stop=reason,
+                healed=plan.removed.decode("utf-8", errors="replace"),
+                prompt_tokens=len(plan.prompt),
+                generated_tokens=n_generated,
+                window_start=plan.window_start,
+                confidence=confidence,
+                cache_lambda=stats.cache_lambda,
+            ),
         )
 
 

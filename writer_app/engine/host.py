@@ -20,11 +20,11 @@ import signal
 import sys
 import time
 
+from gpt2gguf.cpu import default_use_extra_bufts, physical_cores
+from gpt2gguf.llama import default_gpu_layers, llama_cpp_version
 from writer_app.engine.config import EngineConfig, needs_reload
-from writer_app.engine.cpu import default_use_extra_bufts
 from writer_app.engine.engine import Engine
 from writer_app.engine.errors import EngineError, GenerationCancelled
-from writer_app.engine.model import default_gpu_layers, physical_cores
 from writer_app.engine.protocol import (
     PROTOCOL_VERSION,
     REQUESTS,
@@ -109,7 +109,7 @@ class Host:
             reply.error_type = "EngineError"
             reply.error = f"the engine failed ({type(err).__name__}: {err})"
         if self.engine is not None:
-            reply.stats = dict(self.engine.last_stats)
+            reply.stats = self.engine.last_stats
         reply.sent_at = time.perf_counter()
         return reply
 
@@ -186,15 +186,13 @@ def serve(cancel_file: str) -> int:
     proto_in = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
     _lower_priority()
     host = Host(CancelFlag.attach(cancel_file))
-    import llama_cpp  # already loaded by machine_defaults(); its version for the app
-
     write_message(
         proto_out,
         Hello(
             pid=os.getpid(),
             protocol=PROTOCOL_VERSION,
             defaults=host.defaults,
-            llama_cpp_version=getattr(llama_cpp, "__version__", ""),
+            llama_cpp_version=llama_cpp_version(),
         ),
     )
     while True:

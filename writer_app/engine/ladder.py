@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from gpt2gguf.cpu import cpu_model_name
 from writer_app.engine.config import EngineConfig
-from writer_app.engine.cpu import cpu_model_name
 
 
 @dataclass(frozen=True)

@@ -68,10 +68,6 @@ class PromptWindow:
         self._start: int | None = None
         self._head = ""
 
-    def reset(self) -> None:
-        """Forget the previous window (the next start is chosen afresh)."""
-        self._start, self._head = None, ""
-
     def start(self, text: str) -> int:
         """Return the offset in `text` where the prompt window starts (0: the whole text)."""
         start = self._choose(text)

@@ -29,6 +29,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from writer_app.engine.config import RequestStats
 from writer_app.engine.errors import (
     EngineError,
     GenerationCancelled,
@@ -93,7 +94,7 @@ class Reply:
     value: Any = None
     error_type: str | None = None  # a key of ERRORS
     error: str = ""  # a message for people
-    stats: dict = field(default_factory=dict)  # the engine's last_stats after this request
+    stats: RequestStats | None = None  # the engine's last_stats after this request
     received_at: float = 0.0  # time.perf_counter() in the child
     sent_at: float = 0.0
 

@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(load_settings(), model_override=args.model)
     window.show()
     if args.file:
-        window.load_path(args.file)
-    window.offer_recovery()
+        window.files.load_path(args.file)
+    window.files.offer_recovery()
     return app.exec()
 
 

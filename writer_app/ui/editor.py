@@ -52,6 +52,8 @@ class GhostEditor(QTextEdit):
 
     edited = Signal()  # the writer changed the text (not a type-through): time to re-suggest
     ghost_accepted = Signal(str)  # Tab inserted this whole suggestion
+    word_accepted = Signal(str)  # Ctrl+Right inserted this word of the suggestion
+    ghost_dismissed = Signal()  # Esc put the suggestion away
     ghost_changed = Signal()  # the ghost text appeared, shrank, was cycled or hidden
     request_now = Signal()  # Ctrl+Space
     cycle_requested = Signal(int)  # Alt+] (+1) or Alt+[ (-1)
@@ -100,6 +102,12 @@ class GhostEditor(QTextEdit):
             self.viewport().update()
             self.ghost_changed.emit()
 
+    def dismiss_ghost(self) -> None:
+        """Put the ghost away at the writer's request (Esc), if there is one."""
+        if self._ghost:
+            self.hide_ghost()
+            self.ghost_dismissed.emit()
+
     def accept_ghost(self) -> str:
         """Insert the whole ghost as one undo step; returns the inserted text."""
         text = self._ghost
@@ -117,6 +125,7 @@ class GhostEditor(QTextEdit):
             return ""
         word, rest = match.group(), self._ghost[match.end() :]
         self._insert(word)
+        self.word_accepted.emit(word)
         self._keep_rest(rest if rest.strip() else "")
         return word
 
@@ -303,7 +312,7 @@ class GhostEditor(QTextEdit):
         elif command == "word":
             self.accept_word()
         elif command == "dismiss":
-            self.hide_ghost()
+            self.dismiss_ghost()
         elif command == "request":
             self.request_now.emit()
         elif command in ("next", "previous"):

@@ -18,7 +18,7 @@ APPLICATION = "writer-app"
 MAX_RECENT_FILES = 10
 LENGTH_UNITS = ("words", "sentences")
 THEMES = ("light", "dark")
-# llama.cpp's CPU extra buffer types: "auto" is off on x86-64 Linux with AMX (engine/cpu.py).
+# llama.cpp's CPU extra buffer types: "auto" is off on x86-64 Linux with AMX (gpt2gguf/cpu.py).
 EXTRA_BUFFERS = {"auto": None, "on": True, "off": False}
 # Serif faces that read well as prose, best first; the first one installed wins.
 PROSE_FONTS = (

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,6 +20,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -28,6 +32,8 @@ from PySide6.QtWidgets import (
 from gpt2gguf.constants import default_model_path
 from gpt2gguf.errors import ModelFileError
 from gpt2gguf.validate import GGUFInfo, validate_gguf
+from writer_app.training.errors import TrainingError
+from writer_app.training.library import ModelCard, delete_model, list_models
 from writer_app.ui.settings import EXTRA_BUFFERS, LENGTH_UNITS, THEMES, AppSettings
 
 
@@ -88,6 +94,27 @@ class SettingsDialog(QDialog):
             "whose CPU has AMX, where llama.cpp crashes with them."
         )
         model_form.addRow("CPU extra buffer types", self.extra_buffers)
+        # Models trained on the writer's texts (Model → Train on My Writing…).
+        self._in_use = settings.model_path  # what the engine runs until OK is pressed
+        self.trained = QListWidget()
+        self.trained.setMaximumHeight(110)
+        self.trained.itemDoubleClicked.connect(lambda _item: self.use_trained())
+        use_trained = QPushButton("Use")
+        use_trained.clicked.connect(self.use_trained)
+        delete_trained = QPushButton("Delete…")
+        delete_trained.clicked.connect(self.delete_trained)
+        trained_buttons = QHBoxLayout()
+        trained_buttons.addStretch(1)
+        trained_buttons.addWidget(use_trained)
+        trained_buttons.addWidget(delete_trained)
+        self.trained_box = QWidget()
+        trained_layout = QVBoxLayout(self.trained_box)
+        trained_layout.setContentsMargins(0, 0, 0, 0)
+        trained_layout.addWidget(self.trained)
+        trained_layout.addLayout(trained_buttons)
+        model_form.addRow("Trained on your writing", self.trained_box)
+        self._model_form = model_form
+        self.refresh_trained()
         model_box = QGroupBox("Model")
         model_box.setLayout(model_form)
 
@@ -182,6 +209,59 @@ class SettingsDialog(QDialog):
             self.model_info.setText(describe_model(validate_gguf(shown)))
         except ModelFileError as err:
             self.model_info.setText(str(err))
+
+    def refresh_trained(self) -> None:
+        """List the trained models: date, base, data size and score."""
+        self.trained.clear()
+        for card in list_models():
+            item = QListWidgetItem(card.summary())
+            item.setData(Qt.ItemDataRole.UserRole, card)
+            item.setToolTip(str(card.gguf_path))
+            self.trained.addItem(item)
+        self._model_form.setRowVisible(self.trained_box, self.trained.count() > 0)
+
+    def _selected_card(self) -> ModelCard | None:
+        item = self.trained.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def use_trained(self) -> None:
+        """Choose the selected trained model (applied on OK, like Browse…)."""
+        card = self._selected_card()
+        if card is not None:
+            self.choose_model(str(card.gguf_path))
+
+    def delete_trained(self) -> bool:
+        """Delete the selected trained model after asking; never the bundled default, and
+        never the model in use or chosen here (switch back first). Returns whether it did."""
+        card = self._selected_card()
+        if card is None:
+            return False
+        chosen = {p for p in (self._in_use, self.model_edit.text()) if p}
+        if any(Path(p).resolve() == card.gguf_path.resolve() for p in chosen):
+            QMessageBox.warning(
+                self,
+                "Model in use",
+                "This model is in use. Choose another model (for example Use bundled), press "
+                "OK, and then delete it.",
+            )
+            return False
+        answer = QMessageBox.question(
+            self,
+            "Delete trained model",
+            f"Delete the model trained {card.created}, with its training files?\n\n"
+            f"{card.folder}\n\nThis cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            delete_model(card, in_use=Path(self._in_use) if self._in_use else None)
+        except (TrainingError, OSError) as err:
+            QMessageBox.warning(self, "Not deleted", str(err))
+            return False
+        self.refresh_trained()
+        return True
 
     def result_settings(self) -> AppSettings:
         """Return the settings as edited in the dialog."""

@@ -5,13 +5,15 @@ process), the debounce, the stale-result checks, the alternatives, the
 prefetch after an accept, and the recovery from engine crashes (restart
 with backoff, the ladder of safer settings, "Retry"). It reads the editor's
 text and cursor, and answers with signals: show this ghost at this position,
-and messages for the status bar. The window keeps windows, menus and files.
+and messages for the status bar; and it says when a new suggestion shows
+(suggestion_shown), for the statistics. The window keeps menus and files.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -46,7 +48,7 @@ FAILED_FLASH_MS = 8000
 WHY_NOT = {
     "loading": "The model is still loading.",
     "restarting": "The suggestion engine is restarting.",
-    "off": "The suggestion engine kept stopping: choose Suggestions → Retry.",
+    "off": "The suggestion engine kept stopping: choose Model → Retry the Suggestion Engine.",
 }
 
 
@@ -69,6 +71,9 @@ class SuggestionController(QObject):
     # Every answer to a suggestion request, and whether it was shown
     # (False: dropped as stale, empty, or suggestions were turned off meanwhile).
     suggestion_handled = Signal(object, bool)
+    # A new suggestion is showing: the ms from its request to its ghost, or None
+    # for an alternative shown again from memory (Alt+] after Esc).
+    suggestion_shown = Signal(object)
 
     def __init__(
         self,
@@ -92,6 +97,7 @@ class SuggestionController(QObject):
         self._alt_direction = 1
         self._alt_request = 0
         self._alt_label = ""
+        self._asked: tuple[int, float] = (0, 0.0)  # the latest request: id, perf_counter()
         self.ladder = CrashLadder()
         self._memory_key: str | None = None
         self._crash_reason = ""  # what ended the engine last, until it works again
@@ -161,7 +167,8 @@ class SuggestionController(QObject):
         if self.ladder.off:
             self._stay_off(
                 "Suggestions are off: the suggestion engine crashed with every setting for "
-                "this model on this computer. Choose Suggestions → Retry to try again."
+                "this model on this computer. Choose Model → Retry the Suggestion Engine to "
+                "try again."
             )
             return
         self._load_now(config)
@@ -176,7 +183,7 @@ class SuggestionController(QObject):
 
     def retry(self) -> None:
         """Forget the crashes and the safer settings for this model; load it with the
-        writer's own settings again (Suggestions → Retry)."""
+        writer's own settings again (Model → Retry the Suggestion Engine)."""
         if self._memory_key is not None:
             remember_rung(self._memory_key, None)
         self.ladder.reset()
@@ -212,7 +219,8 @@ class SuggestionController(QObject):
             if self.ladder.rung > 0:
                 self.message.emit(
                     f"Using safer engine settings for this model ({self._rung_words()}), "
-                    "which worked before. Suggestions → Retry tries your own again.",
+                    "which worked before. Model → Retry the Suggestion Engine tries your own "
+                    "again.",
                     False,
                 )
             self.flash.emit("Model ready.", READY_FLASH_MS)
@@ -240,7 +248,8 @@ class SuggestionController(QObject):
             remember_rung(self._memory_key, rung_name(OFF))
             self._stay_off(
                 f"The suggestion engine kept stopping ({err.reason}), even with the safest "
-                "settings. Suggestions are off; choose Suggestions → Retry to try again."
+                "settings. Suggestions are off; choose Model → Retry the Suggestion Engine "
+                "to try again."
             )
             return
         self._set_state("restarting")
@@ -375,7 +384,7 @@ class SuggestionController(QObject):
             return
         self.requests_sent += 1
         self._sync_document()
-        self.worker.suggest(revision, cursor, text)
+        self._asked = (self.worker.suggest(revision, cursor, text), time.perf_counter())
 
     def _matches_document(self, revision: int, cursor: int) -> bool:
         return revision == self.editor.revision and cursor == self.editor.textCursor().position()
@@ -395,8 +404,17 @@ class SuggestionController(QObject):
             and self.state == "ready"
         )
         if show:
-            self.ghost_ready.emit(suggestion.text, cursor)
+            self._show_new(request_id, suggestion.text, cursor)
         self.suggestion_handled.emit(suggestion, show)
+
+    def _show_new(self, request_id: int | None, text: str, cursor: int) -> None:
+        """Show a new suggestion (not another alternative of the one showing)."""
+        self.ghost_ready.emit(text, cursor)
+        if self.editor.ghost_text != text:  # the editor refused it (a selection)
+            return
+        asked_id, asked_at = self._asked
+        ms = (time.perf_counter() - asked_at) * 1000 if request_id == asked_id else None
+        self.suggestion_shown.emit(ms)
 
     def _on_failed(self, request_id: int, message: str) -> None:
         self._engine_worked()  # an error, but the process lives
@@ -418,7 +436,10 @@ class SuggestionController(QObject):
         anchor = (self.editor.revision, self.editor.textCursor().position())
         if self._alt_anchor == anchor and self._alts:
             self._alt_index = (self._alt_index + direction) % len(self._alts)
-            self.ghost_ready.emit(self._alts[self._alt_index], anchor[1])
+            if self.editor.ghost_text:
+                self.ghost_ready.emit(self._alts[self._alt_index], anchor[1])
+            else:
+                self._show_new(None, self._alts[self._alt_index], anchor[1])
             return
         revision, cursor, text = self._prompt()
         if not text.strip():
@@ -429,6 +450,7 @@ class SuggestionController(QObject):
         self.requests_sent += 1
         self._sync_document()
         self._alt_request = self.worker.alternatives(revision, cursor, text)
+        self._asked = (self._alt_request, time.perf_counter())
 
     def _on_alternatives(self, request_id: int, revision: int, cursor: int, suggestions) -> None:
         self._engine_worked()
@@ -436,7 +458,8 @@ class SuggestionController(QObject):
             self.dropped_results += 1
             self._update_alt_label()
             return
-        texts = [self.editor.ghost_text] if self.editor.ghost_text else []
+        showing = bool(self.editor.ghost_text)
+        texts = [self.editor.ghost_text] if showing else []
         for s in suggestions:
             if s.text and s.text not in texts:
                 texts.append(s.text)
@@ -444,9 +467,12 @@ class SuggestionController(QObject):
             self._update_alt_label()
             return
         self._alts, self._alt_anchor = texts, (revision, cursor)
-        start = 0 if self.editor.ghost_text else -self._alt_direction
+        start = 0 if showing else -self._alt_direction
         self._alt_index = (start + self._alt_direction) % len(texts)
-        self.ghost_ready.emit(texts[self._alt_index], cursor)
+        if showing:
+            self.ghost_ready.emit(texts[self._alt_index], cursor)
+        else:
+            self._show_new(request_id, texts[self._alt_index], cursor)
         self._update_alt_label()
 
     def _update_alt_label(self) -> None:
@@ -471,3 +497,26 @@ class SuggestionController(QObject):
         self.debounce.stop()
         self.restart_timer.stop()
         self.worker.shutdown()
+
+    def set_thread_limit(self, n: int | None) -> None:
+        """Run the engine on at most `n` threads (None: the settings' value again), without
+        reloading the model; the writer's settings are not changed. A training run holds
+        the engine to one core this way (writer_app/training/job.py says why)."""
+        first = not hasattr(self, "_thread_limit")
+        self._thread_limit = n
+        if first:
+            # A load (new model, a restart after a crash) starts from the settings'
+            # threads: hold it to the limit again once it is ready.
+            self.state_changed.connect(
+                lambda state: (
+                    state == "ready"
+                    and self._thread_limit is not None
+                    and self.set_thread_limit(self._thread_limit)
+                )
+            )
+        if self.state != "ready":
+            return
+        config = self.engine_config()
+        if n is not None:
+            config.n_threads = min(n, config.n_threads) if config.n_threads else n
+        self.worker.update_config(self.ladder.config(config))

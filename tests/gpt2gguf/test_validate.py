@@ -13,8 +13,9 @@ import gguf
 import numpy as np
 import pytest
 
+from gpt2gguf.constants import GGML_QUANT_SIZES, GGML_QUANT_SIZES_NEWER, GGML_TYPE_NAMES
 from gpt2gguf.errors import ModelFileError
-from gpt2gguf.validate import GGML_TYPES, GGUFInfo, validate_gguf
+from gpt2gguf.validate import GGUFInfo, gpt2_tensor_shapes, validate_gguf
 
 N_EMBD, N_FF, N_CTX, N_VOCAB, N_LAYER = 8, 32, 16, 6, 2
 EPS_KEY = "gpt2.attention.layer_norm_epsilon"
@@ -215,10 +216,32 @@ def test_absurd_lengths_fail_fast_without_allocating(small_gguf, tmp_path):
         assert "truncated or damaged" in _message(tmp_path / f"{name}.gguf")
 
 
-def test_type_table_matches_the_gguf_package():
-    ours = {t: (block, size) for t, (_, block, size) in GGML_TYPES.items()}
+def test_type_tables_match_the_gguf_package_and_keep_the_newer_types():
     theirs = {int(t): sizes for t, sizes in gguf.constants.GGML_QUANT_SIZES.items()}
-    assert ours == theirs
+    assert theirs.items() <= GGML_QUANT_SIZES.items()
+    for t, (name, block, size) in GGML_QUANT_SIZES_NEWER.items():
+        assert GGML_QUANT_SIZES[t] == (block, size) and GGML_TYPE_NAMES[t] == name
+        if t in theirs:  # an older gguf lacks it; where it has it, it must agree
+            assert theirs[t] == (block, size)
+            assert gguf.constants.GGMLQuantizationType(t).name == name
+
+
+def test_tensor_shapes_name_what_the_gguf_writer_names_for_gpt2():
+    names = set(gpt2_tensor_shapes(n_embd=8, n_ff=32, n_ctx=16, n_vocab=6, n_layer=2))
+    c = gguf.constants
+    expected = set()
+    for tensor in c.MODEL_TENSORS[c.MODEL_ARCH.GPT2]:
+        if tensor == c.MODEL_TENSOR.OUTPUT:  # optional: GPT-2 ties it to token_embd
+            continue
+        suffixes = (
+            ("weight",)
+            if tensor in (c.MODEL_TENSOR.TOKEN_EMBD, c.MODEL_TENSOR.POS_EMBD)
+            else ("weight", "bias")
+        )
+        for bid in range(2):
+            expected |= {f"{c.TENSOR_NAMES[tensor].format(bid=bid)}.{s}" for s in suffixes}
+    assert names == expected
+    assert names == set(_gpt2_tensors())  # and what a real export writes
 
 
 def test_validator_imports_neither_torch_nor_llama_nor_gguf():

@@ -1,42 +1,41 @@
-"""writer-bench ppl and quality: how good the engine's suggestions are, on one text.
-
-    writer-bench ppl --model M.gguf --text book.txt [--no-cache] [--window 512] [--stride 256]
-    writer-bench quality --model M.gguf --text passage.txt [--confidence C] [--fast] [--no-ppl]
+"""How good the engine's suggestions are on one text: perplexity, and the settings table.
 
 ppl: the perplexity of the engine's final next-token distribution (the
 model's, blended with the document cache: engine.next_token_probs), reading
 the text in order as a writer types it, so the cache holds only the text
-before each token. The model reads sliding windows of --window tokens, each
-ending --stride tokens after the one before: every token after the first is
+before each token. The model reads sliding windows of `window` tokens, each
+ending `stride` tokens after the one before: every token after the first is
 scored once, with at least window - stride tokens of context once the first
 window is done. The same pass gives the model alone (ppl_model), so the
 cache's gain needs one run.
 
-quality: the four settings of issue 14 on the same text in one run, each a
-row of the `rows` table: off (no confidence gate, no cache), gate only,
-cache only, and both (the app's defaults). Each row has the keystroke
-savings and acceptance figures of `writer-bench ksr` and the perplexity of
-its distribution (the gate does not change it).
+quality: the engine's two switches, the confidence gate and the document
+cache, in their four combinations on the same text in one run, each a row of
+the `rows` table: off, gate only, cache only, and both (the app's defaults).
+Each row has the keystroke savings and acceptance figures of `writer-bench
+ksr` and the perplexity of its distribution (the gate does not change it).
 """
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import dataclasses
 import math
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from gpt2gguf.validate import validate_gguf
-from writer_app.engine import Engine, EngineConfig, EngineError
+from writer_app.bench.errors import BenchError
+from writer_app.bench.ksr import ksr_figures, type_both_ways
+from writer_app.engine import Engine, EngineConfig
 from writer_app.engine.cache import CacheWeights, DocumentCache
 from writer_app.engine.engine import next_token_probs, softmax
-from writer_app.engine.model import LlamaModel, default_gpu_layers, physical_cores
+from writer_app.engine.model import LlamaModel
 
-# name -> the EngineConfig fields that make the setting (None: the --confidence given).
+WINDOW = 512  # tokens the model reads per window
+STRIDE = 256  # tokens between the ends of two windows
+
+# name -> the EngineConfig fields that make the setting (confidence None: the one given).
 SETTINGS: dict[str, dict] = {
     "off": {"confidence": 0.0, "document_cache": False},
     "gate only": {"confidence": None, "document_cache": False},
@@ -63,18 +62,18 @@ def perplexity(
     model: LlamaModel,
     text: str,
     *,
-    window: int = 512,
-    stride: int = 256,
+    window: int = WINDOW,
+    stride: int = STRIDE,
     weights: CacheWeights | None = None,
 ) -> dict:
     """Score `text` with the engine's distribution; return the JSON-ready figures.
 
     `weights` None: no cache (ppl equals ppl_model). Needs a model loaded with
-    logits_all=True. Raises SystemExit if the text has fewer than 2 tokens.
+    logits_all=True. Raises BenchError if the text has fewer than 2 tokens.
     """
     tokens = model.tokenize(text)
     if len(tokens) < 2:
-        raise SystemExit("writer-bench: the text is too short to score")
+        raise BenchError("the text is too short to score: it needs at least two tokens")
     window = min(window, model.n_ctx)
     stride = max(1, min(stride, window - 1))
     document = DocumentCache(model.tokenize if weights is not None else None, model.n_vocab)
@@ -131,72 +130,63 @@ def perplexity(
     }
 
 
-def _scoring_model(args: argparse.Namespace) -> LlamaModel:
+def ppl_report(
+    config: EngineConfig, text: str, *, window: int = WINDOW, stride: int = STRIDE
+) -> dict:
+    """Score `text` with config's model, and its document cache if config.document_cache;
+    return the `writer-bench ppl` report. Raises EngineError if the model cannot load."""
+    # The engine's own model class, keeping every position's logits to score them all; its
+    # context is capped at the model's (GPT-2 has learned positions).
+    model = LlamaModel(
+        config.model_path,
+        n_ctx=window,
+        n_threads=config.n_threads,
+        n_gpu_layers=config.n_gpu_layers,
+        use_extra_bufts=config.use_extra_bufts,
+        logits_all=True,
+    )
     try:
-        info = validate_gguf(Path(args.model))
-        return LlamaModel(
-            Path(args.model),
-            n_ctx=min(args.window, info.n_ctx),
-            n_threads=args.threads or physical_cores(),
-            n_gpu_layers=args.gpu_layers if args.gpu_layers is not None else default_gpu_layers(),
-            logits_all=True,
-        )
-    except EngineError as exc:
-        raise SystemExit(f"writer-bench: {exc}") from exc
-
-
-def ppl_report(args: argparse.Namespace, text: str) -> dict:
-    """Run `writer-bench ppl` for parsed args on `text`; return the report."""
-    model = _scoring_model(args)
-    try:
-        weights = None if args.no_cache else CacheWeights()
+        weights = CacheWeights() if config.document_cache else None
         return {
             "benchmark": "ppl",
-            "model": str(args.model),
+            "model": str(config.model_path),
             "chars": len(text),
-            **perplexity(model, text, window=args.window, stride=args.stride, weights=weights),
+            **perplexity(model, text, window=window, stride=stride, weights=weights),
         }
     finally:
         model.close()
 
 
 # ----- the four settings -------------------------------------------------------------------
-def quality_report(args: argparse.Namespace, text: str) -> dict:
-    """Run ksr for each of SETTINGS (and ppl with and without the cache); return the table."""
-    from writer_app.bench import engine_suggest_fn, ksr_figures, simulate_writer
-
+def quality_report(
+    config: EngineConfig,
+    text: str,
+    *,
+    fast: bool = False,
+    with_ppl: bool = True,
+    window: int = WINDOW,
+    stride: int = STRIDE,
+) -> dict:
+    """Run ksr for each of SETTINGS (config.confidence is the gated settings' threshold),
+    and ppl with and without the cache unless not `with_ppl`; return the table.
+    Raises EngineError if the model cannot load."""
     t0 = time.perf_counter()
     ppl = None
-    if not args.no_ppl:
-        ppl = ppl_report(args, text)
-    base = EngineConfig(
-        model_path=Path(args.model),
-        n_threads=args.threads,
-        n_ctx=args.n_ctx,
-        n_gpu_layers=args.gpu_layers,
-    )
+    if with_ppl:
+        ppl = ppl_report(
+            dataclasses.replace(config, document_cache=True), text, window=window, stride=stride
+        )
     rows = []
-    try:
-        engine = Engine(base)
-    except EngineError as exc:
-        raise SystemExit(f"writer-bench: {exc}") from exc
-    with engine:
+    with Engine(config) as engine:
         for name, fields in SETTINGS.items():
-            confidence = args.confidence if fields["confidence"] is None else fields["confidence"]
+            confidence = config.confidence if fields["confidence"] is None else fields["confidence"]
             engine.update_config(
                 dataclasses.replace(
-                    base, confidence=confidence, document_cache=fields["document_cache"]
+                    config, confidence=confidence, document_cache=fields["document_cache"]
                 )
             )
             engine.set_document("")
-            print(f"quality: {name}...", file=sys.stderr)
-            memo: dict[int, str | None] = {}
-            tab = simulate_writer(
-                text, engine_suggest_fn(engine, memo, fast=args.fast), word_accept=False
-            )
-            word = simulate_writer(
-                text, engine_suggest_fn(engine, memo, fast=args.fast), word_accept=True
-            )
+            tab, word, _ = type_both_ways(engine, text, fast=fast, label=f"quality: {name}")
             row = {
                 "setting": name,
                 "confidence": confidence,
@@ -208,11 +198,11 @@ def quality_report(args: argparse.Namespace, text: str) -> dict:
             rows.append(row)
         report = {
             "benchmark": "quality",
-            "model": str(args.model),
+            "model": str(config.model_path),
             "model_name": engine.model_name,
             "threads": engine.n_threads,
             "chars": len(text),
-            "fast": args.fast,
+            "fast": fast,
             "rows": rows,
             "ppl": ppl,
             "seconds": round(time.perf_counter() - t0, 1),
@@ -242,45 +232,3 @@ def markdown_table(rows: list[dict]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(row[key]) for key, _ in columns) + " |")
     return "\n".join(lines)
-
-
-# ----- CLI ---------------------------------------------------------------------------------
-def add_commands(sub) -> None:
-    """Add the ppl and quality subcommands to writer-bench's subparsers."""
-    from writer_app.bench import _add_common
-
-    ppl = sub.add_parser("ppl", help="perplexity of the engine's distribution, cache included")
-    _add_common(ppl)
-    ppl.add_argument(
-        "--no-cache", action="store_true", help="the model alone (default: with the cache)"
-    )
-    _add_window(ppl)
-    quality = sub.add_parser(
-        "quality", help="ksr, acceptance and ppl for off, gate only, cache only and both"
-    )
-    _add_common(quality)
-    quality.set_defaults(no_cache=False)
-    quality.add_argument(
-        "--confidence",
-        type=float,
-        default=EngineConfig.confidence,
-        help="the gate's threshold in the gated settings (default %(default)s)",
-    )
-    quality.add_argument(
-        "--fast", action="store_true", help="as for ksr: stop suggestions once they disagree"
-    )
-    quality.add_argument("--no-ppl", action="store_true", help="skip the perplexity")
-    _add_window(quality)
-
-
-def _add_window(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--window", type=int, default=512, help="tokens per window (default 512)")
-    p.add_argument("--stride", type=int, default=256, help="tokens between windows (default 256)")
-
-
-def report(args: argparse.Namespace) -> dict:
-    """Run the parsed ppl or quality command; return its report."""
-    from writer_app.bench import _read_text
-
-    text = _read_text(args.text)
-    return ppl_report(args, text) if args.command == "ppl" else quality_report(args, text)

@@ -1,0 +1,144 @@
+"""One training run as a process: its command line, its environment, how the
+cores are shared with the suggestion engine, and the checks before it starts.
+
+Why the cores are split: on 2 cores, a training job on both made llama.cpp's
+threads spin-wait against torch's, and a benchmark of suggestions took 146 s
+instead of 7 s. So training gets all cores but one (`--threads`), runs at the
+lowest priority (nice 19) with OpenMP threads that sleep rather than spin
+(OMP_WAIT_POLICY=PASSIVE), and the engine keeps one core to itself while the
+run lasts (benchmarks/training_contention.py measures it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from writer_app.training.errors import TrainingError
+
+NICE = 19  # the lowest priority: training takes only what the writer leaves
+MIN_FREE_BYTES = 1_000_000_000
+# Bytes written per byte of the base GGUF (q8_0: about one byte per weight):
+# fp32 weights in the checkpoint, AdamW's two moments, best/, model/ and the export.
+SIZE_FACTOR = 20
+TRAINING_PACKAGES = ("torch", "transformers")
+BUDGETS = {"15 minutes": 15, "1 hour": 60, "4 hours": 240}  # label -> minutes
+
+
+@dataclass
+class JobSpec:
+    """Everything a training run needs; `command()` turns it into a command line."""
+
+    base: Path  # the GGUF the app uses now
+    train_dir: Path
+    val_file: Path
+    out: Path  # writer-finetune's --out: metrics.jsonl, checkpoint/, model/, the GGUF
+    minutes: float
+    threads: int
+    name: str = "my-writing"
+    resume: bool = False
+    # More flags for writer-finetune train: tests pass a tiny --max-steps,
+    # --eval-every and --block-size so that a run takes seconds.
+    extra_args: list[str] = field(default_factory=list)
+
+
+def core_split(cores: int | None = None) -> tuple[int, int]:
+    """Return (training threads, engine threads) while a run lasts: all cores but one
+    for training, one for the engine (on one core, both get it)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores - 1), 1
+
+
+def command(spec: JobSpec) -> list[str]:
+    """Return the command line of the run, at low priority where `nice` exists."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "finetune.cli",
+        "train",
+        "--base",
+        str(spec.base),
+        "--data",
+        str(spec.train_dir),
+        "--val-data",
+        str(spec.val_file),
+        "--max-minutes",
+        f"{spec.minutes:g}",
+        "--out",
+        str(spec.out),
+        "--threads",
+        str(spec.threads),
+        "--name",
+        spec.name,
+        "--no-samples",
+        *spec.extra_args,
+    ]
+    if spec.resume:
+        cmd.append("--resume")
+    nice = shutil.which("nice")
+    return [nice, "-n", str(NICE), *cmd] if nice else cmd
+
+
+def environment(base: dict[str, str] | None = None, threads: int = 1) -> dict[str, str]:
+    """Return the environment of the run: `base` (default os.environ) with OpenMP
+    threads that sleep when idle, and the thread counts of the math libraries capped."""
+    env = dict(os.environ if base is None else base)
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+        env[name] = str(threads)
+    env["PYTHONUNBUFFERED"] = "1"  # stderr lines arrive as they are written
+    return env
+
+
+def missing_packages(find=None) -> list[str]:
+    """Return the packages training needs that are not installed (empty when none)."""
+    find = find or importlib.util.find_spec
+    return [name for name in TRAINING_PACKAGES if find(name) is None]
+
+
+def check_packages(find=None) -> None:
+    """Raise TrainingError naming what to install when torch or transformers is missing."""
+    missing = missing_packages(find)
+    if missing:
+        raise TrainingError(
+            f"Training needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+            "not installed. Install the training extra (pip install -e '.[finetune]', or "
+            "scripts/install.sh) and start the app again."
+        )
+
+
+def estimate_bytes(base: Path, data_bytes: int) -> int:
+    """Return about how many bytes a run from `base` on `data_bytes` of text writes."""
+    try:
+        size = base.stat().st_size
+    except OSError:
+        size = 0
+    return SIZE_FACTOR * size + 4 * data_bytes
+
+
+def check_disk(folder: Path, need: int, minimum: int = MIN_FREE_BYTES) -> None:
+    """Make sure `folder` can be written and has room for max(`need`, `minimum`) bytes.
+
+    Raises TrainingError with a message for people otherwise.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise TrainingError(
+            f"The app cannot write to {folder} ({exc.strerror or exc}), where trained models "
+            "are kept. Check that folder's permissions, then try again."
+        ) from exc
+    free = shutil.disk_usage(folder).free
+    want = max(need, minimum)
+    if free < want:
+        raise TrainingError(
+            f"Not enough free disk space: training needs about {want / 1e9:.1f} GB in "
+            f"{folder}, and {free / 1e9:.2f} GB is free. Free some space, then try again."
+        )

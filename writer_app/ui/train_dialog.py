@@ -1,0 +1,314 @@
+"""Model → Train on My Writing…: choose texts and a time budget, see what will
+happen in plain words, then follow the run in the progress panel.
+
+The dialog is not modal: the writer keeps writing, and suggestions keep
+coming on the core the run leaves to the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from writer_app.training.errors import TrainingError
+from writer_app.training.job import (
+    BUDGETS,
+    JobSpec,
+    check_disk,
+    check_packages,
+    core_split,
+    estimate_bytes,
+)
+from writer_app.training.library import ModelCard, models_dir, new_run_dir
+from writer_app.training.scan import MIN_WORDS, Scan, scan, split, write_split
+from writer_app.ui.training_job import TrainingRun
+from writer_app.ui.training_panel import TrainingPanel
+
+OTHER_BUDGET = "Other…"
+SKIPPED_SHOWN = 8  # skipped files named in the summary; the rest are counted
+
+
+class TrainDialog(QDialog):
+    """The setup page, then the progress panel of the run it starts."""
+
+    def __init__(self, window, parent: QWidget | None = None):
+        super().__init__(parent or window)
+        self.window = window
+        self.setWindowTitle("Train on My Writing")
+        self.run: TrainingRun | None = None
+        self.panel: TrainingPanel | None = None
+        self.scan_result = Scan()
+        self.scan_error = ""
+        # More writer-finetune flags for every run: tests make runs tiny with them.
+        self.extra_args: list[str] = []
+
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("a folder of your .txt and .md files")
+        self.folder_edit.editingFinished.connect(self.rescan)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self.browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.include_document = QCheckBox("Include the document I am writing")
+        self.include_document.setChecked(True)
+        self.include_document.toggled.connect(self.rescan)
+        self.budget = QComboBox()
+        self.budget.addItems([*BUDGETS, OTHER_BUDGET])
+        self.budget.setCurrentText("1 hour")
+        self.minutes = QSpinBox()
+        self.minutes.setRange(1, 24 * 60)
+        self.minutes.setValue(30)
+        self.minutes.setSuffix(" min")
+        self.minutes.setEnabled(False)
+        self.budget.currentTextChanged.connect(
+            lambda text: (self.minutes.setEnabled(text == OTHER_BUDGET), self.update_summary())
+        )
+        self.minutes.valueChanged.connect(self.update_summary)
+        budget_row = QHBoxLayout()
+        budget_row.addWidget(self.budget)
+        budget_row.addWidget(self.minutes)
+        budget_row.addStretch(1)
+        self.base_label = QLabel(self.base_model().name if self.base_model() else "no model")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.start_button = QPushButton("Start Training")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        close = QPushButton("Close")
+        close.clicked.connect(self.hide)
+
+        form = QFormLayout()
+        form.addRow("Your texts", folder_row)
+        form.addRow("", self.include_document)
+        form.addRow("Time to train", budget_row)
+        form.addRow("Starting from", self.base_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        buttons.addWidget(self.start_button)
+        setup = QWidget()
+        setup_layout = QVBoxLayout(setup)
+        setup_layout.addLayout(form)
+        setup_layout.addWidget(self.summary, 1)
+        setup_layout.addLayout(buttons)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(setup)
+        QVBoxLayout(self).addWidget(self.pages)
+        self.resize(620, 460)
+        self.rescan()
+
+    # --- the setup page ----------------------------------------------------------
+
+    def base_model(self) -> Path | None:
+        """Return the model the app uses now (the writer's file or the bundled default)."""
+        return self.window.suggestions.engine_config().model_path
+
+    def budget_minutes(self) -> int:
+        """Return the chosen time budget in minutes."""
+        return BUDGETS.get(self.budget.currentText(), self.minutes.value())
+
+    def browse(self) -> None:
+        """Ask for the folder of texts."""
+        folder = QFileDialog.getExistingDirectory(self, "Choose the folder of your texts")
+        if folder:
+            self.folder_edit.setText(folder)
+            self.rescan()
+
+    def set_folder(self, folder: Path | str) -> None:
+        """Use `folder` as the folder of texts (as Choose… does)."""
+        self.folder_edit.setText(str(folder))
+        self.rescan()
+
+    def rescan(self) -> None:
+        """Count the words of the chosen texts and say what training would do."""
+        folder = self.folder_edit.text().strip()
+        document = self.window.editor.toPlainText() if self.include_document.isChecked() else None
+        try:
+            self.scan_result = scan(Path(folder) if folder else None, document)
+            self.scan_error = ""
+        except TrainingError as err:
+            self.scan_result, self.scan_error = Scan(), str(err)
+        self.update_summary()
+
+    def update_summary(self) -> None:
+        """Say in plain words what will happen."""
+        s = self.scan_result
+        if self.scan_error:
+            self.summary.setText(self.scan_error)
+            self.start_button.setEnabled(False)
+            return
+        lines = []
+        if not s.texts:
+            lines.append("Choose a folder of your own writing (.txt or .md files).")
+        else:
+            files = len(s.texts)
+            lines.append(f"Found {s.words:,} words in {files} text{'s' if files != 1 else ''}.")
+            try:
+                parts = split(s)
+                lines.append(
+                    f"The last part of each text, {parts.val_words:,} words, is held out: the "
+                    f"model never trains on it, and it is used to score the model before and "
+                    f"after. {parts.train_words:,} words are for training."
+                )
+            except TrainingError as err:
+                lines.append(str(err))
+            if s.low and s.words >= MIN_WORDS:
+                lines.append(
+                    f"That is little text ({s.words:,} words, under 20,000): the model will "
+                    "learn only a little of your style."
+                )
+        if s.skipped:
+            named = ", ".join(f"{name} ({why})" for name, why in s.skipped[:SKIPPED_SHOWN])
+            more = len(s.skipped) - SKIPPED_SHOWN
+            lines.append(f"Skipped: {named}{f' and {more} more' if more > 0 else ''}.")
+        lines.append(
+            f"Training takes about {self.budget_minutes()} minutes on all but one of your "
+            "processor's cores, at low priority; suggestions keep working meanwhile."
+        )
+        lines.append(f"The new model will be written to {models_dir()}.")
+        self.summary.setText("\n\n".join(lines))
+        self.start_button.setEnabled(s.words >= MIN_WORDS and self.run is None)
+
+    # --- starting ------------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Check everything, write the training and held-out texts, and start the run.
+        Returns whether it started; every refusal is explained to the writer."""
+        if self.run is not None:
+            return False
+        base = self.base_model()
+        try:
+            check_packages()
+            if base is None or not base.is_file():
+                raise TrainingError(
+                    "There is no model to start from: choose one in Settings → Model first."
+                )
+            parts = split(self.scan_result)
+        except TrainingError as err:
+            QMessageBox.warning(self, "Cannot train", str(err))
+            return False
+        words = self.scan_result.words
+        if self.scan_result.low:
+            answer = QMessageBox.question(
+                self,
+                "Little text",
+                f"Your texts hold {words:,} words. With under 20,000 words the model learns "
+                "little of your style, and may get worse. Train anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        run_dir = new_run_dir()
+        data_bytes = sum(len(t.text.encode("utf-8")) for t in self.scan_result.texts)
+        try:
+            check_disk(run_dir.parent, estimate_bytes(base, data_bytes))
+            train_dir, val_file = write_split(parts, run_dir / "data")
+        except TrainingError as err:
+            QMessageBox.critical(self, "Cannot train", str(err))
+            return False
+        except OSError as err:
+            QMessageBox.critical(
+                self, "Cannot train", f"The texts could not be written to {run_dir}: {err}"
+            )
+            return False
+        train_threads, _ = core_split()
+        spec = JobSpec(
+            base=base,
+            train_dir=train_dir,
+            val_file=val_file,
+            out=run_dir / "train",
+            minutes=self.budget_minutes(),
+            threads=train_threads,
+            extra_args=list(self.extra_args),
+        )
+        card = ModelCard(
+            gguf="",
+            created=time.strftime("%Y-%m-%d %H:%M"),
+            base=str(base),
+            train_words=parts.train_words,
+            val_words=parts.val_words,
+            minutes=spec.minutes,
+            files=[t.name for t in self.scan_result.texts],
+        )
+        self.run = TrainingRun(spec, run_dir, card, parent=self)
+        self.panel = TrainingPanel(self.run)
+        self.run.busy_changed.connect(self._share_cores)
+        self.panel.use_model.connect(self.use_model)
+        self.pages.addWidget(self.panel)
+        self.pages.setCurrentWidget(self.panel)
+        self.start_button.setEnabled(False)
+        QApplication.instance().aboutToQuit.connect(self.run.stop_and_wait)
+        self.run.start()
+        return True
+
+    def _share_cores(self, busy: bool) -> None:
+        _, engine_threads = core_split()
+        self.window.suggestions.set_thread_limit(engine_threads if busy else None)
+
+    def use_model(self, card: ModelCard) -> None:
+        """Switch the app to the trained model, as the Settings dialog would."""
+        self.window.model_override = None  # writer-app --model FILE no longer wins
+        self.window.apply_settings(replace(self.window.settings, model_path=str(card.gguf_path)))
+
+
+def model_menu(window) -> QMenu:
+    """Return the window's Model menu: window.model_menu, else one found or made on its menu bar."""
+    menu = getattr(window, "model_menu", None)
+    if isinstance(menu, QMenu):
+        return menu
+    bar = window.menuBar()
+    for action in bar.actions():
+        if action.menu() is not None and action.text().replace("&", "") == "Model":
+            return action.menu()
+    menu = QMenu("&Model", bar)
+    # Before Settings, as in the order File, Edit, Suggestions, Model, Settings, Help.
+    actions = bar.actions()
+    before = next((a for a in actions if a.text().replace("&", "") == "Settings"), None)
+    if before is not None:
+        bar.insertMenu(before, menu)
+    else:
+        bar.addMenu(menu)
+    return menu
+
+
+def install_training(window) -> None:
+    """Add Model → Train on My Writing… to `window` (a MainWindow); one dialog per window,
+    kept while a run lasts so that the menu shows it again."""
+
+    def show() -> None:
+        dialog = getattr(window, "train_dialog", None)
+        if dialog is None or (dialog.run is not None and dialog.run.state == "done"):
+            dialog = window.train_dialog = TrainDialog(window)
+        elif dialog.run is None:
+            dialog.rescan()  # the folder or the document may have changed
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    action = QAction("&Train on My Writing…", window)
+    action.triggered.connect(show)
+    model_menu(window).addAction(action)
+    window.train_action = action
