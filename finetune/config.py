@@ -58,7 +58,9 @@ class TrainConfig:
         "model",
         exclusive="start",
     )
-    dropout: float = option(0.0, None, "model")
+    dropout: float | None = option(
+        None, "dropout (default: 0 for a new model, the base's own for --base)", "model"
+    )
     allow_pickle: bool = option(False, "allow loading .bin (pickle) weights", "model")
 
     out: str = option("runs/model", "output dir (checkpoints, model, GGUF, card)")
@@ -88,6 +90,16 @@ class TrainConfig:
     threads: int | None = option(None, "CPU threads for torch")
 
     eval_every: int = option(200, "steps between evaluations", "evaluation and checkpoints")
+    eval_minutes: float = option(
+        0.0,
+        "also evaluate every N minutes (0: by steps only); for --max-minutes runs",
+        "evaluation and checkpoints",
+    )
+    eval_at_start: bool = option(
+        False,
+        "evaluate once before the first step: the base model's validation perplexity",
+        "evaluation and checkpoints",
+    )
     eval_windows: int = option(
         24, "validation windows per evaluation", "evaluation and checkpoints"
     )

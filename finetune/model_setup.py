@@ -45,6 +45,16 @@ def parse_init(spec: str) -> dict[str, int]:
     return shape
 
 
+def set_dropout(model, p: float) -> None:
+    """Use dropout probability `p` everywhere in a GPT-2 (its config says so too, when saved)."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = p
+    model.config.resid_pdrop = model.config.embd_pdrop = model.config.attn_pdrop = p
+
+
 def new_model(spec: str, dropout: float = 0.0):
     """A freshly initialised GPT2LMHeadModel of a named or explicit size (SDPA attention)."""
     from transformers import GPT2Config, GPT2LMHeadModel

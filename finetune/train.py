@@ -311,9 +311,18 @@ def train(cfg: TrainConfig, hooks: DebugHooks | None = None) -> TrainResult:
 
     start_step, stopped, final_val = run.step, "finished", None
     t_start = time.time() - run.elapsed
-    t_ckpt = t_log = time.time()
+    t_ckpt = t_log = t_eval = time.time()
     tokens_log = 0
     model.train()
+    if cfg.eval_at_start and run.step == 0 and master:  # "before", for the plot and the card
+        base_val = evaluate(raw_model, data.val, windows, block, autocast)
+        metrics.log(
+            step=0,
+            tokens=0,
+            val_loss=round(base_val, 5),
+            val_ppl=round(math.exp(base_val), 3),
+            elapsed=0.0,
+        )
     with _StopSignal() as stop, report.Progress(planner.total_steps, run.step, master) as bar:
         while not planner.done(run.step):
             t0 = time.time()
@@ -377,7 +386,12 @@ def train(cfg: TrainConfig, hooks: DebugHooks | None = None) -> TrainResult:
                 )
                 t_log, tokens_log = now, 0
 
-            if run.step % cfg.eval_every == 0 or done:
+            # By the clock on rank 0, so that every rank evaluates at the same step.
+            eval_due = cfg.eval_minutes > 0 and bool(
+                _agree((time.time() - t_eval) / 60 >= cfg.eval_minutes, world)
+            )
+            if run.step % cfg.eval_every == 0 or eval_due or done:
+                t_eval = time.time()
                 if master:
                     final_val = evaluate(raw_model, data.val, windows, block, autocast)
                     if not math.isfinite(final_val):
@@ -511,9 +525,12 @@ def _load_model(cfg: TrainConfig):
     from finetune import model_setup
 
     transformers.utils.logging.disable_progress_bar()
-    if cfg.base:
-        return model_setup.load_base(cfg.base, cfg.allow_pickle)
-    return model_setup.new_model(cfg.init, cfg.dropout)
+    if not cfg.base:
+        return model_setup.new_model(cfg.init, cfg.dropout or 0.0)
+    model = model_setup.load_base(cfg.base, cfg.allow_pickle)
+    if cfg.dropout is not None:
+        model_setup.set_dropout(model, cfg.dropout)
+    return model
 
 
 def _block_size(asked: int | None, context: int) -> int:

@@ -133,3 +133,45 @@ def test_model_card_figures_match_the_files(smoke_run):
     ksr = _json(smoke_run / "results" / "ksr.json")
     assert f"ksr_word {ksr['ksr_word']:.3f}" in card
     assert "| train | fantasy | 1 |" in card
+
+
+LINEAGE = ROOT / "recipes" / "default-model" / "lineage.py"
+
+
+def _ship(out: Path, to: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(LINEAGE), "ship", "--out", str(out), "--name", "m", "--to", str(to)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def _round_outputs(out: Path, improved: bool) -> None:
+    (out / "results").mkdir(parents=True)
+    (out / "train").mkdir()
+    row = {"val_ppl_before": 100.0, "val_ppl_after": 90.0 if improved else 110.0}
+    (out / "results" / "round.json").write_text(json.dumps({**row, "improved": improved}))
+    (out / "m-q8_0.gguf").write_bytes(b"new model")
+    (out / "MODEL_CARD.md").write_text("new card")
+    (out / "train" / "loss_curve.png").write_bytes(b"png")
+    (out / "lineage.json").write_text("[]")
+
+
+def test_ship_replaces_the_bundled_files_only_when_the_round_improved(tmp_path):
+    to = tmp_path / "models"
+    to.mkdir()
+    (to / "m-q8_0.gguf").write_bytes(b"old model")
+    worse, better = tmp_path / "worse", tmp_path / "better"
+    _round_outputs(worse, improved=False)
+    _round_outputs(better, improved=True)
+
+    assert _ship(worse, to).returncode == 0
+    assert (to / "m-q8_0.gguf").read_bytes() == b"old model"
+
+    done = _ship(better, to)
+    assert done.returncode == 0, done.stderr
+    assert (to / "m-q8_0.gguf").read_bytes() == b"new model"
+    assert (to / "MODEL_CARD.md").read_text() == "new card"
+    assert sorted(p.name for p in to.iterdir()) == [
+        "MODEL_CARD.md",
+        "lineage.json",
+        "loss_curve.png",
+        "m-q8_0.gguf",
+    ]  # no temporary file left behind

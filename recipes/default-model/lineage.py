@@ -21,6 +21,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from gpt2gguf.files import atomic_write
+
 LINEAGE_FILE = "lineage.json"
 # The CPU flags that decide training speed; the rest would only be noise in the card.
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
@@ -97,10 +99,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
         print(f"not shipped: missing {', '.join(missing)}", file=sys.stderr)
         return 1
     for src, name in files.items():
-        # Copy beside the target, then rename: the app never sees half a model.
-        tmp = args.to / f".{name}.tmp"
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, args.to / name)
+        # Copied beside the target, then renamed: the app never sees half a model.
+        with open(src, "rb") as f:
+            atomic_write(args.to / name, lambda out, f=f: shutil.copyfileobj(f, out))
     print(
         f"shipped to {args.to}: val perplexity {row['val_ppl_before']} -> {row['val_ppl_after']}",
         file=sys.stderr,

@@ -125,9 +125,10 @@ step "4/5 writer-bench latency and ksr (q8_0, $THREADS threads, val passage)"
 VAL_PASSAGE="$OUT/results/val-passage.txt"
 "$PY" - "$CORPUS/val.txt.xz" "$VAL_PASSAGE" "$PASSAGE_CHARS" <<'PYEOF'
 import lzma, sys
+from gpt2gguf.constants import EOS_TEXT
 # A passage of about PASSAGE_CHARS characters from the middle of val, cut at paragraph starts.
 n = int(sys.argv[3])
-text = lzma.open(sys.argv[1], "rt", encoding="utf-8").read().replace("<|endoftext|>", "")
+text = lzma.open(sys.argv[1], "rt", encoding="utf-8").read().replace(EOS_TEXT, "")
 mid = text.find("\n\n", len(text) // 2) + 2
 end = text.rfind("\n\n", mid, mid + n)
 open(sys.argv[2], "w", encoding="utf-8").write(text[mid:end if end > mid else mid + n])

@@ -413,3 +413,40 @@ def test_a_block_size_beyond_the_models_context_is_an_error(tmp_path, capsys):
     args[args.index("--block-size") + 1] = "512"
     line = _cli_error(args, capsys)
     assert "--block-size 512 exceeds the model's context (256)" in line
+
+
+def test_eval_minutes_evaluates_by_the_clock_and_eval_at_start_scores_the_base(tmp_path):
+    from finetune.cli import build_parser
+    from finetune.config import config_from_args
+    from finetune.train import train
+
+    books, val = write_corpus(tmp_path)
+    steps = 6
+    by_steps = tiny_args(
+        books, val, tmp_path / "a", tmp_path / "cache",
+        "--max-steps", str(steps), "--eval-every", "1000", "--no-export",
+    )  # fmt: skip
+    train(config_from_args(build_parser().parse_args(by_steps)))
+    assert [r["step"] for r in _val_rows(tmp_path / "a")] == [steps]  # only the final one
+
+    by_clock = [*by_steps, "--eval-minutes", "1e-9", "--eval-at-start"]  # due after every step
+    by_clock[by_clock.index("--out") + 1] = str(tmp_path / "b")
+    train(config_from_args(build_parser().parse_args(by_clock)))
+    rows = _val_rows(tmp_path / "b")
+    assert [r["step"] for r in rows] == list(range(0, steps + 1))  # 0: the model before training
+    assert rows[0]["tokens"] == 0 and rows[0]["val_loss"] > rows[-1]["val_loss"]
+
+
+def test_dropout_applies_to_a_base_model_and_defaults_to_the_bases_own(tiny_gguf_f32):
+    import torch
+
+    from finetune.config import TrainConfig
+    from finetune.train import _load_model
+
+    def dropouts(model) -> set[float]:
+        return {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
+
+    own = _load_model(TrainConfig(base=str(tiny_gguf_f32)))
+    changed = _load_model(TrainConfig(base=str(tiny_gguf_f32), dropout=0.25))
+    assert dropouts(changed) == {0.25} and changed.config.resid_pdrop == 0.25
+    assert dropouts(own) != {0.25} and own.config.resid_pdrop != 0.25

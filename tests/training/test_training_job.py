@@ -16,6 +16,7 @@ from writer_app.training.job import (
     command,
     core_split,
     environment,
+    eval_minutes,
     missing_packages,
 )
 
@@ -47,9 +48,14 @@ def test_command_trains_on_the_training_part_and_scores_on_the_held_out_file(tmp
     assert flags["--val-data"] == str(tmp_path / "data" / "val.txt")
     assert flags["--max-minutes"] == "15"
     assert flags["--threads"] == "1"
+    assert flags["--eval-minutes"] == "1"  # 15 evaluations over the 15 minutes
     assert flags["--max-steps"] == "3"
     assert "--resume" not in cmd
     assert "--resume" in command(spec(tmp_path, resume=True))
+
+
+def test_evaluations_are_spread_over_the_budget_but_not_closer_than_half_a_minute():
+    assert [eval_minutes(m) for m in (15, 60, 240, 2)] == [1, 4, 16, 0.5]
 
 
 def test_command_runs_at_the_lowest_priority_where_nice_exists(tmp_path):

@@ -93,8 +93,9 @@ def test_a_run_reports_progress_cancels_resumes_and_offers_a_model_that_loads(
         assert f"{WORDS:,} words" in dialogs.texts("question")[0]
         assert window.suggestions._thread_limit == 1  # the engine keeps its own core
 
-        qtbot.waitUntil(lambda: len(run.progress_data.evals) >= 1, timeout=60_000)
-        assert "at the first check" in panel.perplexity.text()
+        qtbot.waitUntil(lambda: len(run.progress_data.evals) >= 2, timeout=60_000)
+        assert run.progress_data.evals[0][0] == 0  # the base model, scored before training
+        assert "before training" in panel.perplexity.text()
         assert panel.plot.points == run.progress_data.evals
         assert "Tokens seen: " in panel.tokens.text() and run.progress_data.tokens > 0
 

@@ -47,6 +47,12 @@ def test_the_panel_shows_time_left_tokens_and_perplexity_first_and_now(qtbot, tm
     panel.plot.resize(300, 120)
     panel.plot.repaint()  # paints the points without error
 
+    with_base = Progress(budget_s=900)  # --eval-at-start: the base model is scored at token 0
+    with_base.add([{"step": 0, "tokens": 0, "val_loss": 4.6, "val_ppl": 99.5, "elapsed": 0.0}])
+    with_base.add([{"step": 20, "tokens": 81920, "val_ppl": 66.7, "elapsed": 120.0}])
+    panel.run.progress.emit(with_base)
+    assert "99.5 before training, 66.7 now" in panel.perplexity.text()
+
 
 @pytest.mark.parametrize(("before", "after"), [(97.3, 71.2), (97.3, 99.0), (None, None)])
 def test_the_offer_makes_keeping_the_current_model_the_default_unless_the_new_is_better(
@@ -74,21 +80,3 @@ def test_words_for_time_and_signals():
     assert clock(3600 + 5 * 60) == "1 h 05 min"
     assert signal_name(9) == "SIGKILL"
     assert signal_name(200) == "signal 200"
-
-
-def test_without_a_model_menu_one_is_made_before_settings(qtbot):
-    from PySide6.QtWidgets import QMainWindow
-
-    from writer_app.ui.train_dialog import install_training
-
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    for title in ("&File", "Se&ttings", "&Help"):
-        window.menuBar().addMenu(title)
-    install_training(window)
-    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert titles == ["File", "Model", "Settings", "Help"]
-    model = window.menuBar().actions()[1].menu()
-    assert window.train_action in model.actions()
-    install_training(window)  # a second call finds the same menu
-    assert len(window.menuBar().actions()) == 4

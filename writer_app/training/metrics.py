@@ -92,6 +92,11 @@ class Progress:
         return self.evals[0][1] if self.evals else None
 
     @property
+    def first_is_before_training(self) -> bool:
+        """Return whether the first evaluation is of the base model (at token 0)."""
+        return bool(self.evals) and self.evals[0][0] == 0
+
+    @property
     def last_ppl(self) -> float | None:
         """Return the perplexity at the latest evaluation, or None before the first."""
         return self.evals[-1][1] if self.evals else None

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -274,26 +273,6 @@ class TrainDialog(QDialog):
         self.window.apply_settings(replace(self.window.settings, model_path=str(card.gguf_path)))
 
 
-def model_menu(window) -> QMenu:
-    """Return the window's Model menu: window.model_menu, else one found or made on its menu bar."""
-    menu = getattr(window, "model_menu", None)
-    if isinstance(menu, QMenu):
-        return menu
-    bar = window.menuBar()
-    for action in bar.actions():
-        if action.menu() is not None and action.text().replace("&", "") == "Model":
-            return action.menu()
-    menu = QMenu("&Model", bar)
-    # Before Settings, as in the order File, Edit, Suggestions, Model, Settings, Help.
-    actions = bar.actions()
-    before = next((a for a in actions if a.text().replace("&", "") == "Settings"), None)
-    if before is not None:
-        bar.insertMenu(before, menu)
-    else:
-        bar.addMenu(menu)
-    return menu
-
-
 def install_training(window) -> None:
     """Add Model → Train on My Writing… to `window` (a MainWindow); one dialog per window,
     kept while a run lasts so that the menu shows it again."""
@@ -310,5 +289,5 @@ def install_training(window) -> None:
 
     action = QAction("&Train on My Writing…", window)
     action.triggered.connect(show)
-    model_menu(window).addAction(action)
+    window.model_menu.addAction(action)
     window.train_action = action

@@ -165,9 +165,10 @@ class TrainingPanel(QWidget):
         self.time_left.setText(f"Time left: about {clock(progress.seconds_left)}")
         self.tokens.setText(f"Tokens seen: {progress.tokens:,}")
         if progress.evals:
+            first = "before training" if progress.first_is_before_training else "at the first check"
             self.perplexity.setText(
                 f"Perplexity on your held-out text (lower is better): "
-                f"{progress.first_ppl:.1f} at the first check, {progress.last_ppl:.1f} now"
+                f"{progress.first_ppl:.1f} {first}, {progress.last_ppl:.1f} now"
             )
         self.plot.set_points(progress.evals)
 
