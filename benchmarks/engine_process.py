@@ -115,6 +115,7 @@ def main() -> int:
             "QT_QPA_PLATFORM": "offscreen",
             "XDG_CONFIG_HOME": os.path.join(tmp, "config"),  # not the writer's own settings
             "WRITER_APP_RECOVERY_DIR": os.path.join(tmp, "recovery"),
+            "WRITER_APP_DATA_DIR": os.path.join(tmp, "data"),  # statistics, trained models
         }
         probe = [sys.executable, "-c", APP_PROBE, args.model, str(args.threads), text]
         memory = run(probe, env)

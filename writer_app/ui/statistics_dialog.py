@@ -77,6 +77,7 @@ class StatisticsDialog(QDialog):
         self.layout_.addWidget(note)
         self.summary: QTableWidget | None = None
         self.by_document: QTableWidget | None = None
+        self.layout_.addWidget(QLabel("By document:"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.reset_button = QPushButton("&Reset…")
         self.reset_button.setToolTip("Forget all the figures, of every document")
@@ -111,8 +112,15 @@ class StatisticsDialog(QDialog):
         )
         for row, key in enumerate(keys):
             self.by_document.verticalHeaderItem(row).setToolTip(key)
+        # Every figure in view at once: the summary is short, the list may grow.
+        self.summary.resizeRowsToContents()
+        self.summary.setFixedHeight(
+            self.summary.horizontalHeader().height()
+            + sum(self.summary.rowHeight(r) for r in range(self.summary.rowCount()))
+            + 2 * self.summary.frameWidth()
+        )
         self.layout_.insertWidget(1, self.summary)
-        self.layout_.insertWidget(2, self.by_document)
+        self.layout_.insertWidget(3, self.by_document, 1)
 
     def ask_reset(self) -> bool:
         """Ask, then forget every figure; returns whether they were reset."""
