@@ -208,6 +208,67 @@ class _Metrics:
                 f.write(json.dumps(row) + "\n")
 
 
+class _Validation:
+    """Scores the model on the validation windows, logs it and keeps the best weights.
+
+    Rank 0 scores; every rank then agrees on the count of evaluations without
+    improvement, so that all of them stop early at the same step.
+    """
+
+    def __init__(self, model, tokens, starts, block, autocast, metrics, ckpt, world, master):
+        self.model, self.tokens, self.starts, self.block = model, tokens, starts, block
+        self.autocast, self.metrics, self.ckpt = autocast, metrics, ckpt
+        self.world, self.master = world, master
+        self.last: float | None = None  # the latest validation loss (rank 0)
+
+    def score(self, step: int) -> float:
+        """Return the validation loss now; raises FinetuneError when it is not finite."""
+        loss = evaluate(self.model, self.tokens, self.starts, self.block, self.autocast)
+        if not math.isfinite(loss):
+            raise FinetuneError(
+                f"the validation loss became {loss} at step {step}; the last good "
+                f"checkpoint is kept in {self.ckpt.folder}. Lower --lr, or check the data"
+            )
+        return loss
+
+    def base(self) -> None:
+        """Log the model's validation loss before training (step 0), without keeping it."""
+        if self.master:
+            loss = self.score(0)
+            self.metrics.log(
+                step=0,
+                tokens=0,
+                val_loss=round(loss, 5),
+                val_ppl=round(math.exp(loss), 3),
+                elapsed=0.0,
+            )
+
+    def __call__(self, run: RunState, bar) -> int:
+        """Score, log, keep the weights if they are the best yet; return the number of
+        evaluations in a row without improvement (the same on every rank)."""
+        if self.master:
+            loss = self.last = self.score(run.step)
+            improved = loss < run.best_val
+            self.metrics.log(
+                step=run.step,
+                tokens=run.tokens,
+                val_loss=round(loss, 5),
+                val_ppl=round(math.exp(loss), 3),
+                elapsed=round(run.elapsed, 2),
+            )
+            bar.note(
+                f"step {run.step}: val loss {loss:.4f}, "
+                f"ppl {math.exp(loss):.2f}{' (best)' if improved else ''}"
+            )
+            if improved:
+                run.best_val, run.bad_evals = loss, 0
+                self.ckpt.save_best()
+            else:
+                run.bad_evals += 1
+        run.bad_evals = int(_agree(run.bad_evals, self.world))
+        return run.bad_evals
+
+
 class _StopSignal:
     """Turns Ctrl+C and SIGTERM into a flag the loop reads after each step, so it saves first.
 
@@ -309,20 +370,16 @@ def train(cfg: TrainConfig, hooks: DebugHooks | None = None) -> TrainResult:
             file=sys.stderr,
         )
 
-    start_step, stopped, final_val = run.step, "finished", None
+    start_step, stopped = run.step, "finished"
     t_start = time.time() - run.elapsed
     t_ckpt = t_log = t_eval = time.time()
     tokens_log = 0
     model.train()
-    if cfg.eval_at_start and run.step == 0 and master:  # "before", for the plot and the card
-        base_val = evaluate(raw_model, data.val, windows, block, autocast)
-        metrics.log(
-            step=0,
-            tokens=0,
-            val_loss=round(base_val, 5),
-            val_ppl=round(math.exp(base_val), 3),
-            elapsed=0.0,
-        )
+    validate = _Validation(
+        raw_model, data.val, windows, block, autocast, metrics, ckpt, world, master
+    )
+    if cfg.eval_at_start and run.step == 0:  # "before", for the plot and the card
+        validate.base()
     with _StopSignal() as stop, report.Progress(planner.total_steps, run.step, master) as bar:
         while not planner.done(run.step):
             t0 = time.time()
@@ -392,33 +449,9 @@ def train(cfg: TrainConfig, hooks: DebugHooks | None = None) -> TrainResult:
             )
             if run.step % cfg.eval_every == 0 or eval_due or done:
                 t_eval = time.time()
-                if master:
-                    final_val = evaluate(raw_model, data.val, windows, block, autocast)
-                    if not math.isfinite(final_val):
-                        raise FinetuneError(
-                            f"the validation loss became {final_val} at step {run.step}; the last "
-                            f"good checkpoint is kept in {ckpt.folder}. Lower --lr, or check the data"
-                        )
-                    improved = final_val < run.best_val
-                    metrics.log(
-                        step=run.step,
-                        tokens=run.tokens,
-                        val_loss=round(final_val, 5),
-                        val_ppl=round(math.exp(final_val), 3),
-                        elapsed=round(run.elapsed, 2),
-                    )
-                    bar.note(
-                        f"step {run.step}: val loss {final_val:.4f}, "
-                        f"ppl {math.exp(final_val):.2f}{' (best)' if improved else ''}"
-                    )
-                    if improved:
-                        run.best_val, run.bad_evals = final_val, 0
-                        ckpt.save_best()
-                    else:
-                        run.bad_evals += 1
-                run.bad_evals = int(_agree(run.bad_evals, world))
-                if cfg.early_stop_patience and run.bad_evals >= cfg.early_stop_patience:
-                    bar.note(f"early stop: no improvement in {cfg.early_stop_patience} evaluations")
+                patience = cfg.early_stop_patience
+                if validate(run, bar) >= patience > 0:
+                    bar.note(f"early stop: no improvement in {patience} evaluations")
                     planner.stop_at(run.step)
                     stopped = "early stop"
 
@@ -457,7 +490,7 @@ def train(cfg: TrainConfig, hooks: DebugHooks | None = None) -> TrainResult:
         tokens_per_step=tokens_per_step,
         elapsed=run.elapsed,
         best_val_loss=run.best_val,
-        final_val_loss=final_val,
+        final_val_loss=validate.last,
         stopped=stopped,
         device=str(device),
         bf16=use_bf16,

@@ -450,3 +450,20 @@ def test_dropout_applies_to_a_base_model_and_defaults_to_the_bases_own(tiny_gguf
     changed = _load_model(TrainConfig(base=str(tiny_gguf_f32), dropout=0.25))
     assert dropouts(changed) == {0.25} and changed.config.resid_pdrop == 0.25
     assert dropouts(own) != {0.25} and own.config.resid_pdrop != 0.25
+
+
+def test_early_stop_ends_the_run_after_patience_evaluations_without_improvement(tmp_path):
+    from finetune.cli import build_parser
+    from finetune.config import config_from_args
+    from finetune.train import train
+
+    books, val = write_corpus(tmp_path)
+    args = tiny_args(
+        books, val, tmp_path / "out", tmp_path / "cache",
+        "--max-steps", "20", "--eval-every", "1", "--early-stop-patience", "2",
+        "--lr", "0", "--no-export",  # the weights never move: no evaluation improves on the first
+    )  # fmt: skip
+    result = train(config_from_args(build_parser().parse_args(args)))
+    assert (result.stopped, result.steps) == ("early stop", 3)
+    assert [r["step"] for r in _val_rows(tmp_path / "out")] == [1, 2, 3]
+    assert result.final_val_loss == result.best_val_loss  # the same weights throughout
