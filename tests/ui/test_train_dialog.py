@@ -217,6 +217,11 @@ def test_the_engine_keeps_one_thread_while_training_and_gets_its_own_back(
     qtbot.waitUntil(
         lambda: window.engine_state == "ready" and engine_threads() == 1, timeout=30_000
     )
+    # So does a setting the engine takes without reloading.
+    window.apply_settings(replace(window.settings, alt_temperature=0.5))
+    assert window.suggestions.engine_config().n_threads == 1
+    qtbot.wait(300)
+    assert engine_threads() == 1
     window.suggestions.set_thread_limit(None)
     qtbot.waitUntil(lambda: engine_threads() == 2, timeout=10_000)
     assert window.settings.n_threads == 2

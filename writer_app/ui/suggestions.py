@@ -91,6 +91,7 @@ class SuggestionController(QObject):
         self.model_info = None
         self.dropped_results = 0  # answers that arrived for a document that had changed
         self.requests_sent = 0
+        self._thread_limit: int | None = None  # set_thread_limit: while a training run lasts
         self._alts: list[str] = []
         self._alt_index = 0
         self._alt_anchor: tuple[int, int] | None = None
@@ -136,12 +137,16 @@ class SuggestionController(QObject):
     # --- the engine -----------------------------------------------------------
 
     def engine_config(self) -> EngineConfig:
-        """Return the EngineConfig of the settings (with --model and the bundled default)."""
+        """Return the EngineConfig of the settings (with --model, the bundled default and
+        the thread limit of set_thread_limit): every load and update starts from it."""
         config = self.settings.engine_config()
         if self.model_override:
             config.model_path = Path(self.model_override)
         if config.model_path is None:
             config.model_path = default_model_path()
+        limit = self._thread_limit
+        if limit is not None:
+            config.n_threads = min(limit, config.n_threads) if config.n_threads else limit
         return config
 
     def load(self) -> None:
@@ -502,21 +507,8 @@ class SuggestionController(QObject):
         """Run the engine on at most `n` threads (None: the settings' value again), without
         reloading the model; the writer's settings are not changed. A training run holds
         the engine to one core this way (writer_app/training/job.py says why)."""
-        first = not hasattr(self, "_thread_limit")
+        old = self.engine_config()
         self._thread_limit = n
-        if first:
-            # A load (new model, a restart after a crash) starts from the settings'
-            # threads: hold it to the limit again once it is ready.
-            self.state_changed.connect(
-                lambda state: (
-                    state == "ready"
-                    and self._thread_limit is not None
-                    and self.set_thread_limit(self._thread_limit)
-                )
-            )
-        if self.state != "ready":
-            return
-        config = self.engine_config()
-        if n is not None:
-            config.n_threads = min(n, config.n_threads) if config.n_threads else n
-        self.worker.update_config(self.ladder.config(config))
+        new = self.engine_config()
+        if self.state == "ready" and new != old:
+            self.worker.update_config(self.ladder.config(new))
