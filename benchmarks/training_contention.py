@@ -42,6 +42,7 @@ from gpt2gguf.constants import default_model_path  # noqa: E402
 from writer_app.engine.client import RemoteEngine  # noqa: E402
 from writer_app.engine.config import EngineConfig  # noqa: E402
 from writer_app.training.job import JobSpec, command, core_split, environment  # noqa: E402
+from writer_app.training.metrics import MetricsReader  # noqa: E402
 from writer_app.training.scan import scan, split, write_split  # noqa: E402
 
 GOAL_P95_MS = 150.0
@@ -77,18 +78,6 @@ def measure(engine: RemoteEngine, prompts: list[str], seconds: float, gap_s: flo
         "p95_ms": round(percentile(times, 0.95), 2),
         "max_ms": round(max(times), 2),
     }
-
-
-def metrics_rows(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            pass
-    return rows
 
 
 def main() -> int:
@@ -160,26 +149,36 @@ def main() -> int:
         else:
             engine.client.configure(dataclasses.replace(config, n_threads=engine_threads))
         result["training_command"] = shlex.join(cmd)
-        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+        # A file, not a pipe: nobody reads the progress while the engine is timed, and a
+        # full pipe would stall the training being measured against.
+        log_path = Path(tmp) / "train.log"
+        with open(log_path, "w") as log_file:
+            proc = subprocess.Popen(cmd, env=env, stderr=log_file, text=True)
+        reader = MetricsReader(spec.out / "metrics.jsonl")
+
+        def latest(last: dict | None = None) -> dict | None:
+            rows, _ = reader.read_new()
+            return rows[-1] if rows else last
+
         try:
-            metrics = spec.out / "metrics.jsonl"
             deadline = time.time() + TRAINING_STARTS_S
-            while not metrics_rows(metrics):  # measure during steps, not during imports
+            before = None
+            while before is None:  # measure during steps, not during imports
                 if proc.poll() is not None or time.time() > deadline:
-                    raise SystemExit(f"training did not start:\n{proc.stderr.read()[-3000:]}")
+                    raise SystemExit(f"training did not start:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.5)
-            before = metrics_rows(metrics)[-1]
+                before = latest()
             t0 = time.time()
             busy = measure(engine, prompts, args.seconds, gap)
             seconds = time.time() - t0
-            after = metrics_rows(metrics)[-1]
+            after = latest(before)
         finally:
             proc.terminate()
             try:
-                _, err = proc.communicate(timeout=120)
+                proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.communicate()
+                proc.wait()
         tokens = after.get("tokens", 0) - before.get("tokens", 0)
         result["training"] = {
             "engine_threads": engine.client.summary["n_threads"],
