@@ -99,6 +99,11 @@ def command(spec: JobSpec) -> list[str]:
     ]
     if spec.resume:
         cmd.append("--resume")
+    return low_priority(cmd)
+
+
+def low_priority(cmd: list[str]) -> list[str]:
+    """Return `cmd` run at the lowest priority (nice 19) where `nice` exists, else as is."""
     nice = shutil.which("nice")
     return [nice, "-n", str(NICE), *cmd] if nice else cmd
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from writer_app.training.job import JobSpec, command, environment
+from writer_app.training.job import JobSpec, command, environment, low_priority
 from writer_app.training.library import ModelCard, write_card
 from writer_app.training.metrics import MetricsReader, Progress
 
@@ -207,10 +207,7 @@ class TrainingRun(QObject):
             "--threads",
             str(self.spec.threads),
         ]
-        nice = shutil.which("nice")
-        if nice:
-            cmd = [nice, "-n", "19", *cmd]
-        self._start_process(cmd, self._on_scored)
+        self._start_process(low_priority(cmd), self._on_scored)
 
     def _on_scored(self, code: int, status: QProcess.ExitStatus) -> None:
         self.timer.stop()
