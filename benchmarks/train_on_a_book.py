@@ -20,7 +20,6 @@ import argparse
 import json
 import lzma
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -30,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gpt2gguf.constants import EOS_TEXT, default_model_path  # noqa: E402
+from finetune.corpus import split_documents  # noqa: E402
+from gpt2gguf.constants import default_model_path  # noqa: E402
 from writer_app.training.job import JobSpec, command, core_split, environment  # noqa: E402
 from writer_app.training.scan import scan, split, write_split  # noqa: E402
 
@@ -41,7 +41,7 @@ PASSAGE_CHARS = 2_800
 def book_text(corpus: Path, title: str) -> str:
     """Return the book of val.txt.xz whose first line holds `title` (case-insensitive)."""
     raw = lzma.open(corpus / "val.txt.xz", "rt", encoding="utf-8").read()
-    books = [b.strip() for b in re.split(rf"^\s*{re.escape(EOS_TEXT)}\s*$", raw, flags=re.M)]
+    books = [b.strip() for b in split_documents(raw)]
     for book in books:
         if title.lower() in book[:300].lower():
             return book
