@@ -8,7 +8,7 @@ import sys
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QTextEdit
 
-from writer_app.ui.editor import GhostEditor
+from writer_app.ui.editor.ghost_editor import GhostEditor
 
 PARAGRAPH = "The keeper climbed the stairs, counting them as he went: one, two, three."
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from writer_app.core.stats import UNTITLED, Counts
-from writer_app.ui.statistics_dialog import StatisticsDialog
+from writer_app.ui.stats.dialog import StatisticsDialog
 
 WAIT_MS = 20_000
 

@@ -16,7 +16,7 @@ from gpt2gguf.validate import validate_gguf
 from writer_app.core.paths import DATA_DIR_ENV
 from writer_app.training.library import list_models
 from writer_app.ui.settings import load_settings
-from writer_app.ui.train_dialog import TrainDialog, install_training
+from writer_app.ui.training.dialog import TrainDialog, install_training
 
 YES = QMessageBox.StandardButton.Yes
 NO = QMessageBox.StandardButton.No

@@ -9,8 +9,8 @@ import pytest
 from writer_app.training.job import JobSpec
 from writer_app.training.library import ModelCard
 from writer_app.training.metrics import Progress
-from writer_app.ui.training_job import TrainingRun, signal_name
-from writer_app.ui.training_panel import TrainingPanel, clock
+from writer_app.ui.training.run import TrainingRun, signal_name
+from writer_app.ui.training.panel import TrainingPanel, clock
 
 
 def make_panel(qtbot, tmp_path: Path) -> TrainingPanel:

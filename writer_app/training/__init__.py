@@ -2,7 +2,7 @@
 held-out split, the training job's command line and environment, the checks
 before starting, the metrics reader and the library of trained models.
 
-The app (writer_app/ui/train_dialog.py) drives these; the training itself runs
+The app (writer_app/ui/training/dialog.py) drives these; the training itself runs
 in a separate `writer-finetune train` process.
 """
 

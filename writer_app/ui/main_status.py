@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from writer_app.ui.editor import GhostEditor
+from writer_app.ui.editor.ghost_editor import GhostEditor
 
 WORD_COUNT_DELAY_MS = 300  # the count follows typing after this pause
 ERROR_STYLE = "color: #c0392b;"

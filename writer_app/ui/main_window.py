@@ -1,15 +1,17 @@
 """The main window: it builds the editor and its helpers, and wires them together.
 
-Each job has its own module, as novelWriter's GuiMain hands its menus and
+Each job has its own room, as novelWriter's GuiMain hands its menus and
 status bar to GuiMainMenu and GuiMainStatus:
 
-- suggestions.py (SuggestionController): when to ask, the engine process,
+- suggest/ (SuggestionController): when to ask, the engine process,
   which ghost to show where;
-- files.py (DocumentFiles): new, open, save, unsaved changes, crash recovery;
+- editor/ (GhostEditor, DocumentFiles): the editing surface; new, open,
+  save, unsaved changes, crash recovery;
 - main_menu.py (MainMenu): the menu bar, from a table of actions;
 - main_status.py (MainStatus): the status bar's labels;
-- statistics.py (StatsRecorder): the suggestion statistics, and their dialog;
-- theme.py and dialogs.py: the look, the shortcuts and the model's metadata.
+- stats/ (StatsRecorder, StatisticsDialog): the suggestion statistics;
+- training/: Train on My Writing;
+- dialogs/ and theme.py: Settings, About the Model, the shortcuts, the look.
 """
 
 from __future__ import annotations
@@ -20,18 +22,18 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 
 from writer_app.core.stats import SuggestionStats
-from writer_app.ui.dialogs import ModelInfoDialog, show_shortcuts
-from writer_app.ui.editor import GhostEditor
-from writer_app.ui.files import DocumentFiles
+from writer_app.ui.dialogs.info import ModelInfoDialog, show_shortcuts
+from writer_app.ui.editor.ghost_editor import GhostEditor
+from writer_app.ui.editor.document_files import DocumentFiles
 from writer_app.ui.main_menu import MainMenu
 from writer_app.ui.main_status import MainStatus
 from writer_app.ui.settings import AppSettings, load_settings, save_settings
-from writer_app.ui.settings_dialog import SettingsDialog
-from writer_app.ui.statistics import StatsRecorder, describe_counts
-from writer_app.ui.statistics_dialog import StatisticsDialog
-from writer_app.ui.suggestions import SuggestionController
+from writer_app.ui.dialogs.settings import SettingsDialog
+from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
+from writer_app.ui.stats.dialog import StatisticsDialog
+from writer_app.ui.suggest.controller import SuggestionController
 from writer_app.ui.theme import apply_appearance
-from writer_app.ui.train_dialog import install_training
+from writer_app.ui.training.dialog import install_training
 
 STATS_FAILED_MS = 15_000
 

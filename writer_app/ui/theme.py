@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
-from writer_app.ui.editor import GhostEditor
+from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.settings import PROSE_FONTS, AppSettings
 
 # theme -> the palette colours that differ from the style's standard palette.

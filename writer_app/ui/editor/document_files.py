@@ -24,7 +24,7 @@ from writer_app.core.documents import (
     save_text_file,
 )
 from writer_app.core.recovery import RecoverySession, find_recoverable
-from writer_app.ui.editor import GhostEditor
+from writer_app.ui.editor.ghost_editor import GhostEditor
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from writer_app.training.job import (
 )
 from writer_app.training.library import ModelCard, models_dir, new_run_dir
 from writer_app.training.scan import MIN_WORDS, Scan, scan, split, write_split
-from writer_app.ui.training_job import TrainingRun
-from writer_app.ui.training_panel import TrainingPanel
+from writer_app.ui.training.run import TrainingRun
+from writer_app.ui.training.panel import TrainingPanel
 
 OTHER_BUDGET = "Other…"
 SKIPPED_SHOWN = 8  # skipped files named in the summary; the rest are counted

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from writer_app.core.stats import UNTITLED, Counts
-from writer_app.ui.statistics import StatsRecorder
+from writer_app.ui.stats.recorder import StatsRecorder
 
 
 def _median(c: Counts) -> str:

@@ -31,7 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QTextEdit, QWidget
 
 from writer_app.engine import type_through
-from writer_app.ui.word_count import WordCounter
+from writer_app.ui.editor.word_count import WordCounter
 
 _NEXT_WORD = re.compile(r"\s*\S+")
 _PARAGRAPH_SEPARATOR = "\u2029"  # what QTextCursor.selectedText() uses for "\n"

@@ -15,8 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from writer_app.core.stats import UNTITLED, Counts, SuggestionStats
-from writer_app.ui.editor import GhostEditor
-from writer_app.ui.suggestions import SuggestionController
+from writer_app.ui.editor.ghost_editor import GhostEditor
+from writer_app.ui.suggest.controller import SuggestionController
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from writer_app.training.library import ModelCard
 from writer_app.training.metrics import Progress
-from writer_app.ui.training_job import TrainingRun
+from writer_app.ui.training.run import TrainingRun
 
 # state -> what the panel says
 STATE_WORDS = {

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from writer_app.ui.settings_dialog import describe_model
+from writer_app.ui.dialogs.settings import describe_model
 
 # (keys, what they do): Help → Keyboard Shortcuts lists these, as the README's table does.
 SHORTCUTS = (

@@ -1,0 +1,1 @@
+"""The window's dialogs: Settings, About the Model and the keyboard shortcuts."""

@@ -1,0 +1,1 @@
+"""Train on My Writing: the dialog, the training process it runs, and the progress panel."""
