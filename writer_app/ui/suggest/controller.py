@@ -14,7 +14,7 @@ show a ghost at a position. Its parts, one job each:
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
