@@ -24,6 +24,8 @@ EXPECTED = {
         ("Copy", Std.Copy),
         ("Paste", Std.Paste),
         ("Select All", Std.SelectAll),
+        ("Find…", Std.Find),
+        ("Replace…", "Ctrl+H"),
     ],
     "Suggestions": [
         ("Show Suggestions", "Ctrl+Shift+E"),

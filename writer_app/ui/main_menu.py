@@ -59,6 +59,9 @@ MENUS = (
             Item("&Paste", "editor.paste", Std.Paste),
             SEPARATOR,
             Item("Select &All", "editor.selectAll", Std.SelectAll),
+            SEPARATOR,
+            Item("&Find…", "find_replace.open_for", Std.Find, args=(False,)),
+            Item("&Replace…", "find_replace.open_for", "Ctrl+H", args=(True,)),
         ),
     ),
     (

@@ -22,6 +22,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 
 from writer_app.core.stats import SuggestionStats
+from writer_app.ui.dialogs.find_replace import FindReplaceDialog
 from writer_app.ui.dialogs.info import ModelInfoDialog, show_shortcuts
 from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.editor.document_files import DocumentFiles
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.files = DocumentFiles(self, self.editor)
         self.status = MainStatus(self.statusBar(), self.editor)
         self.stats = StatsRecorder(SuggestionStats.load(), self.editor, self.suggestions, self)
+        self.find_replace = FindReplaceDialog(self.editor, self)
         self.menu = MainMenu(self)
         self.model_menu = self.menu.model_menu
         install_training(self)

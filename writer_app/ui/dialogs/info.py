@@ -28,6 +28,7 @@ SHORTCUTS = (
     ("Ctrl+Shift+E", "Turn suggestions on or off."),
     ("Ctrl+N, Ctrl+O, Ctrl+S, Ctrl+Shift+S", "New, Open, Save, Save As."),
     ("Ctrl+Z, Ctrl+Shift+Z", "Undo, Redo."),
+    ("Ctrl+F, Ctrl+H", "Find; Find and Replace (Replace All is one undo step)."),
     ("Ctrl+,", "Settings."),
 )
 MAX_VALUE_CHARS = 500  # a tokenizer's vocabulary is one metadata value: show its start

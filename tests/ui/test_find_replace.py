@@ -1,0 +1,92 @@
+"""Find and Replace in the open text: counts, wrap-around, options, one undo for Replace All."""
+
+import pytest
+
+from writer_app.ui.dialogs.find_replace import FindReplaceDialog
+from writer_app.ui.editor.ghost_editor import GhostEditor
+
+TEXT = "Mara met mara at the forge.\nAshford was far; Ash was near. MARA laughed."
+
+
+@pytest.fixture
+def dialog(qtbot):
+    editor = GhostEditor()
+    qtbot.addWidget(editor)
+    editor.set_text(TEXT)
+    d = FindReplaceDialog(editor)
+    qtbot.addWidget(d)
+    return d
+
+
+def test_count_follows_match_case_and_whole_words(dialog):
+    dialog.find_edit.setText("mara")
+    assert dialog.count_label.text() == "3 matches"
+    dialog.case_box.setChecked(True)
+    assert dialog.count_label.text() == "1 match"
+    dialog.case_box.setChecked(False)
+    dialog.find_edit.setText("Ash")
+    assert dialog.update_count() == 2
+    dialog.words_box.setChecked(True)
+    assert dialog.update_count() == 1
+    dialog.find_edit.setText("dragon")
+    assert dialog.count_label.text() == "0 matches"
+    assert not dialog.replace_all_button.isEnabled()
+
+
+def test_find_next_selects_each_match_in_order_and_wraps(dialog):
+    dialog.find_edit.setText("mara")
+    starts = []
+    for _ in range(4):
+        assert dialog.find_next()
+        starts.append(dialog.editor.textCursor().selectionStart())
+    assert starts == [0, 9, TEXT.index("MARA"), 0]
+    assert dialog.find_previous()
+    assert dialog.editor.textCursor().selectionStart() == TEXT.index("MARA")
+
+
+def test_replace_all_is_one_undo_step_and_never_touches_the_ghost(dialog, qtbot):
+    editor = dialog.editor
+    editor.setFocus()
+    cursor = editor.textCursor()
+    cursor.movePosition(cursor.MoveOperation.End)
+    editor.setTextCursor(cursor)
+    editor.show_ghost(" Mara smiled.", cursor.position())
+    dialog.find_edit.setText("Mara")
+    dialog.replace_edit.setText("Maren")
+    dialog.words_box.setChecked(True)
+    assert dialog.replace_everywhere() == 3
+    after = "Maren met Maren at the forge.\nAshford was far; Ash was near. Maren laughed."
+    assert editor.toPlainText() == after
+    assert "Mara" not in editor.toPlainText()
+    editor.undo()
+    assert editor.toPlainText() == TEXT
+    editor.redo()
+    assert editor.toPlainText() == after
+
+
+def test_replacement_containing_the_needle_does_not_loop(dialog):
+    dialog.find_edit.setText("a")
+    dialog.replace_edit.setText("aa")
+    n_a = TEXT.lower().count("a")
+    assert dialog.replace_everywhere() == n_a
+    assert dialog.editor.toPlainText().lower().count("a") == 2 * n_a
+
+
+def test_replace_one_replaces_the_selected_match_then_moves_on(dialog):
+    dialog.find_edit.setText("mara")
+    dialog.replace_edit.setText("Tobin")
+    dialog.find_next()
+    dialog.replace_one()
+    assert dialog.editor.toPlainText().startswith("Tobin met mara")
+    assert dialog.editor.textCursor().selectionStart() == len("Tobin met ")
+
+
+def test_ctrl_f_and_ctrl_h_open_the_dialog_from_the_window(make_window):
+    window = make_window(load_model=False)
+    window.editor.set_text(TEXT)
+    window.menu.actions["Replace…"].trigger()
+    assert window.find_replace.isVisible() and window.find_replace.replace_edit.isVisible()
+    window.menu.actions["Find…"].trigger()
+    assert window.find_replace.isVisible() and not window.find_replace.replace_edit.isVisible()
+    assert window.menu.actions["Find…"].shortcut().toString() == "Ctrl+F"
+    assert window.menu.actions["Replace…"].shortcut().toString() == "Ctrl+H"
