@@ -15,6 +15,8 @@ EXPECTED = {
         ("Open Recent", None),
         ("Save", Std.Save),
         ("Save As…", Std.SaveAs),
+        ("Export…", None),
+        ("Print…", Std.Print),
         ("Quit", Std.Quit),
     ],
     "Edit": [

@@ -26,6 +26,7 @@ from writer_app.ui.dialogs.find_replace import FindReplaceDialog
 from writer_app.ui.dialogs.info import ModelInfoDialog, show_shortcuts
 from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.editor.document_files import DocumentFiles
+from writer_app.ui.editor.export import ExportActions
 from writer_app.ui.main_menu import MainMenu
 from writer_app.ui.main_status import MainStatus
 from writer_app.ui.settings import AppSettings, load_settings, save_settings
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.status = MainStatus(self.statusBar(), self.editor)
         self.stats = StatsRecorder(SuggestionStats.load(), self.editor, self.suggestions, self)
         self.find_replace = FindReplaceDialog(self.editor, self)
+        self.export = ExportActions(self, self.editor, self.files)
         self.menu = MainMenu(self)
         self.model_menu = self.menu.model_menu
         install_training(self)
