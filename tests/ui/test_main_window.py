@@ -45,7 +45,7 @@ EXPECTED = {
         ("Train on My Writing…", None),
     ],
     "Settings": [("Settings…", "Ctrl+,")],
-    "Help": [("Keyboard Shortcuts", Std.HelpContents)],
+    "Help": [("Getting Started", None), ("Keyboard Shortcuts", Std.HelpContents)],
 }
 
 

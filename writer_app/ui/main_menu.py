@@ -99,7 +99,14 @@ MENUS = (
         ),
     ),
     ("Se&ttings", "settings_menu", (Item("&Settings…", "show_settings", "Ctrl+,"),)),
-    ("&Help", "help_menu", (Item("&Keyboard Shortcuts", "show_shortcuts", Std.HelpContents),)),
+    (
+        "&Help",
+        "help_menu",
+        (
+            Item("&Getting Started", "show_welcome"),
+            Item("&Keyboard Shortcuts", "show_shortcuts", Std.HelpContents),
+        ),
+    ),
 )
 
 

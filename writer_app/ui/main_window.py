@@ -24,15 +24,16 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 from writer_app.core.stats import SuggestionStats
 from writer_app.ui.dialogs.find_replace import FindReplaceDialog
 from writer_app.ui.dialogs.info import ModelInfoDialog, show_shortcuts
-from writer_app.ui.editor.ghost_editor import GhostEditor
+from writer_app.ui.dialogs.settings import SettingsDialog
+from writer_app.ui.dialogs.welcome import WelcomeDialog
 from writer_app.ui.editor.document_files import DocumentFiles
 from writer_app.ui.editor.export import ExportActions
+from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.main_menu import MainMenu
 from writer_app.ui.main_status import MainStatus
 from writer_app.ui.settings import AppSettings, load_settings, save_settings
-from writer_app.ui.dialogs.settings import SettingsDialog
-from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
 from writer_app.ui.stats.dialog import StatisticsDialog
+from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
 from writer_app.ui.suggest.controller import SuggestionController
 from writer_app.ui.theme import apply_appearance
 from writer_app.ui.training.dialog import install_training
@@ -61,6 +62,9 @@ class MainWindow(QMainWindow):
 
         self.editor = GhostEditor(self)
         self.setCentralWidget(self.editor)
+        self.editor.setPlaceholderText(
+            "Start writing — suggestions appear in grey; Tab takes them, Esc waves them away."
+        )
         self.suggestions = SuggestionController(
             self.editor, self.settings, model_override=model_override, parent=self
         )
@@ -175,6 +179,21 @@ class MainWindow(QMainWindow):
         save_settings(self.settings)
 
     # --- dialogs ------------------------------------------------------------------
+
+    def show_welcome(self) -> WelcomeDialog:
+        """Help → Getting Started: the welcome, window-modal but not blocking."""
+        dialog = WelcomeDialog(self)
+        dialog.finished.connect(lambda _: self._welcome_closed(dialog))
+        dialog.open()
+        return dialog
+
+    def maybe_show_welcome(self) -> WelcomeDialog | None:
+        """At start: the welcome if the writer hasn't turned it off (the first launch)."""
+        return self.show_welcome() if self.settings.show_welcome else None
+
+    def _welcome_closed(self, dialog: WelcomeDialog) -> None:
+        self.settings.show_welcome = not dialog.dont_show.isChecked()
+        save_settings(self.settings)
 
     def show_shortcuts(self) -> None:
         """Help → Keyboard Shortcuts."""

@@ -56,6 +56,7 @@ class AppSettings:
     text_width_chars: int = 72  # the text column's width, in average characters
     theme: str = "light"
     suggestions_enabled: bool = True
+    show_welcome: bool = True  # Help → Getting Started at the next start
     recent_files: list[str] = field(default_factory=list)
 
     def engine_config(self) -> EngineConfig:
