@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 
+from writer_app.core.spelling import SpellChecker
 from writer_app.core.stats import SuggestionStats
 from writer_app.ui.dialogs.find_replace import FindReplaceDialog
 from writer_app.ui.dialogs.info import ModelInfoDialog, show_shortcuts
@@ -28,6 +29,7 @@ from writer_app.ui.dialogs.settings import SettingsDialog
 from writer_app.ui.dialogs.welcome import WelcomeDialog
 from writer_app.ui.editor.document_files import DocumentFiles
 from writer_app.ui.editor.export import ExportActions
+from writer_app.ui.editor.spelling import SpellingUnderlines
 from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.main_menu import MainMenu
 from writer_app.ui.main_status import MainStatus
@@ -74,6 +76,9 @@ class MainWindow(QMainWindow):
         self.stats = StatsRecorder(SuggestionStats.load(), self.editor, self.suggestions, self)
         self.find_replace = FindReplaceDialog(self.editor, self)
         self.export = ExportActions(self, self.editor, self.files)
+        self.spelling = SpellingUnderlines(
+            self.editor, SpellChecker(self.settings.spelling_language), self.settings.spelling
+        )
         self.menu = MainMenu(self)
         self.model_menu = self.menu.model_menu
         install_training(self)
@@ -106,6 +111,7 @@ class MainWindow(QMainWindow):
         f.flash.connect(status.flash)
         self.editor.document().modificationChanged.connect(self._update_title)
 
+        self.spelling.problem.connect(lambda text: status.flash(text, STATS_FAILED_MS))
         self.stats.changed.connect(self._update_today)
         self.stats.save_failed.connect(lambda text: status.flash(text, STATS_FAILED_MS))
 
@@ -160,6 +166,10 @@ class MainWindow(QMainWindow):
         if old.model_path != new.model_path:
             self.model_override = None
         apply_appearance(self.editor, new)
+        checker = self.spelling.checker
+        if new.spelling_language != checker.language:
+            checker = SpellChecker(new.spelling_language)
+        self.spelling.set_checker(checker, new.spelling)
         self.suggestions.apply_settings(new, self.model_override)
         self.set_suggestions_enabled(new.suggestions_enabled)
 

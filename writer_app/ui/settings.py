@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from writer_app.core.spelling import DEFAULT_LANGUAGE
 from writer_app.engine.config import EngineConfig
 
 ORGANIZATION = "writer-app"
@@ -57,6 +58,8 @@ class AppSettings:
     theme: str = "light"
     suggestions_enabled: bool = True
     show_welcome: bool = True  # Help → Getting Started at the next start
+    spelling: bool = True  # underline misspelled words
+    spelling_language: str = DEFAULT_LANGUAGE  # an enchant dictionary, e.g. "en_GB"
     recent_files: list[str] = field(default_factory=list)
 
     def engine_config(self) -> EngineConfig:

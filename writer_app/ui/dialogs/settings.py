@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from gpt2gguf.constants import default_model_path
 from gpt2gguf.errors import ModelFileError
 from gpt2gguf.validate import GGUFInfo, validate_gguf
+from writer_app.core.spelling import languages as spelling_languages
 from writer_app.training.errors import TrainingError
 from writer_app.training.library import ModelCard, delete_model, list_models
 from writer_app.ui.settings import EXTRA_BUFFERS, LENGTH_UNITS, THEMES, AppSettings
@@ -154,6 +155,27 @@ class SettingsDialog(QDialog):
         suggest_box = QGroupBox("Suggestions")
         suggest_box.setLayout(suggest_form)
 
+        # Spelling
+        self.spelling = QCheckBox("Underline misspelled words")
+        self.spelling.setChecked(settings.spelling)
+        self.spelling.setToolTip(
+            "Right-click an underlined word for fixes, or to add it to your dictionary. "
+            "Names from your story notes are never underlined."
+        )
+        self.spelling_language = QComboBox()
+        installed = spelling_languages()
+        self.spelling_language.addItems(installed or [settings.spelling_language])
+        self.spelling_language.setCurrentText(settings.spelling_language)
+        self.spelling_language.setToolTip(
+            "The dictionaries installed on this computer (hunspell); install more from your "
+            "system's package manager."
+        )
+        spell_form = QFormLayout()
+        spell_form.addRow(self.spelling)
+        spell_form.addRow("Language", self.spelling_language)
+        spell_box = QGroupBox("Spelling")
+        spell_box.setLayout(spell_form)
+
         # Appearance
         self.font_family = QFontComboBox()
         if current_font is not None:
@@ -175,7 +197,7 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (model_box, suggest_box, look_box, buttons):
+        for widget in (model_box, suggest_box, spell_box, look_box, buttons):
             layout.addWidget(widget)
         self._set_model(settings.model_path)
 
@@ -281,6 +303,8 @@ class SettingsDialog(QDialog):
             font_family=self.font_family.currentFont().family(),
             font_size=self.font_size.value(),
             theme=self.theme.currentText(),
+            spelling=self.spelling.isChecked(),
+            spelling_language=self.spelling_language.currentText(),
         )
 
 

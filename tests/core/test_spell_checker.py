@@ -1,0 +1,43 @@
+"""The spell checker: the dictionary, the project's names, the writer's own words."""
+
+import stat
+
+from writer_app.core.spelling import SpellChecker
+
+
+def words_flagged(checker, text):
+    return [text[s:e] for s, e in checker.misspelled(text)]
+
+
+def test_misspellings_are_found_and_ordinary_prose_is_not(tmp_path):
+    checker = SpellChecker("en_US", tmp_path / "dict.txt")
+    assert checker.available, checker.problem
+    text = "Teh cat didn’t sit on the 3rd mat at NASA; it sat on the mat’s edge, aloen."
+    assert words_flagged(checker, text) == ["Teh", "aloen"]
+
+
+def test_project_names_and_their_possessives_are_never_flagged(tmp_path):
+    checker = SpellChecker("en_US", tmp_path / "dict.txt")
+    text = "Mara Quenby met Tobin. Quenby’s forge was cold."
+    assert "Quenby" in words_flagged(checker, text)
+    checker.set_project_words(["Mara", "Quenby", "Tobin"])
+    assert words_flagged(checker, text) == []
+
+
+def test_added_words_are_kept_privately_for_the_next_run(tmp_path):
+    personal = tmp_path / "data" / "dict.txt"
+    checker = SpellChecker("en_US", personal)
+    assert words_flagged(checker, "The glimmerfen glowed.") == ["glimmerfen"]
+    checker.add_to_dictionary("glimmerfen")
+    assert words_flagged(checker, "The glimmerfen glowed.") == []
+    assert stat.S_IMODE(personal.stat().st_mode) == 0o600
+    assert stat.S_IMODE(personal.parent.stat().st_mode) == 0o700
+    again = SpellChecker("en_US", personal)
+    assert words_flagged(again, "Glimmerfen glowed.") == []
+
+
+def test_a_missing_dictionary_flags_nothing_and_says_what_to_install(tmp_path):
+    checker = SpellChecker("xx_NOPE", tmp_path / "dict.txt")
+    assert not checker.available
+    assert "xx_NOPE" in checker.problem and "install" in checker.problem
+    assert checker.misspelled("Teh aloen") == []
