@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from writer_app.core.recovery import RecoverySession, find_recoverable, recovery_dir
@@ -100,8 +101,30 @@ def test_a_recovery_file_of_the_older_all_json_format_is_still_offered(tmp_path)
     assert [r.text for r in find_recoverable(tmp_path)] == ["old \u201cformat\u201d\nline"]
 
 
-def test_corrupt_recovery_files_are_skipped(tmp_path):
-    (tmp_path / f"session-{os.getpid()}-abc.json").write_text("{not json")
-    (tmp_path / f"session-{os.getpid()}-abd.recovery").write_bytes(b"[1]\n\xff")
-    assert find_recoverable(tmp_path) == []
+def test_damaged_recovery_files_are_offered_with_what_can_be_read_and_never_deleted(tmp_path):
+    hopeless = tmp_path / f"session-{os.getpid()}-abc.json"  # old format: all in the JSON
+    hopeless.write_text("{not json")
+    bad_header = tmp_path / f"session-{os.getpid()}-abd.recovery"
+    bad_header.write_bytes(b"[1\nThe words after a broken header.")
+    bad_byte = tmp_path / f"session-{os.getpid()}-abe.recovery"
+    bad_byte.write_bytes(b'{"source_path": "/home/me/a.md", "saved_at": 1}\nCaf\xff au lait')
+    found = {r.recovery_file.name: r for r in find_recoverable(tmp_path)}
+    assert found[bad_header.name].text == "The words after a broken header."
+    assert "header" in found[bad_header.name].damage
+    assert found[bad_byte.name].text == "Caf\ufffd au lait"
+    assert found[bad_byte.name].source_path == "/home/me/a.md"
+    assert bad_header.exists() and bad_byte.exists()  # offered, not deleted
+    assert not hopeless.exists()  # nothing to offer: moved aside, kept
+    assert len(list(tmp_path.glob(hopeless.name + ".bad-*"))) == 1
     assert find_recoverable(tmp_path / "missing") == []
+
+
+def test_a_date_out_of_range_in_a_header_is_replaced_by_the_files_own_time(tmp_path):
+    for n, saved_at in enumerate(("1e300", "NaN", '"soon"', "-1e20")):
+        file = tmp_path / f"session-{os.getpid()}-ab{n}.recovery"
+        file.write_bytes(b'{"source_path": null, "saved_at": ' + saved_at.encode() + b"}\nText")
+    found = find_recoverable(tmp_path)
+    assert [r.text for r in found] == ["Text"] * 4
+    for rec in found:
+        time.localtime(rec.saved_at)  # what the offer shows: raised OverflowError for 1e300
+        assert abs(rec.saved_at - rec.recovery_file.stat().st_mtime) < 1

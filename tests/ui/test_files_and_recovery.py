@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
@@ -200,3 +201,155 @@ def test_save_as_creates_a_file_that_follows_the_umask(qtbot, make_window, monke
         os.umask(old)
     assert target.read_text() == "Shared with the group."
     assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+
+
+# --- issue 25: what the app wrote opens again; what is not a file never hangs it --------------
+
+
+def test_a_file_with_a_nul_in_its_prose_opens_without_it_with_a_warning(
+    qtbot, make_window, dialogs, tmp_path
+):
+    path = tmp_path / "chapter.md"
+    path.write_bytes(b"She paused.\x00 Then she spoke.\n")
+    window = make_window(load_model=False)
+    assert window.files.open_file(path)
+    assert window.editor.toPlainText() == "She paused. Then she spoke.\n"
+    assert "control character" in dialogs.texts("warning")[0]
+    png = tmp_path / "cover.md"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(512))
+    assert not window.files.open_file(png)
+    assert "cover.md is not a text file (it is a PNG image)" in dialogs.texts("critical")[0]
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_a_device_and_a_folder_are_refused_at_open_without_blocking(
+    qtbot, make_window, dialogs, tmp_path
+):
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    window = make_window(load_model=False)
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        assert not window.files.open_file(path)
+    titles = [title for kind, title, _ in dialogs.shown if kind == "critical"]
+    assert titles == ["Not a file"] * 3
+    texts = dialogs.texts("critical")
+    assert "is a pipe (FIFO), not a text file" in texts[0] and "is a device" in texts[1]
+    assert "is a folder" in texts[2]
+
+
+# --- issue 25: state files cannot stop the app ------------------------------------------------
+
+
+def test_a_recovery_date_out_of_range_does_not_stop_the_launch(
+    qtbot, make_window, dialogs, isolated_app_state
+):
+    folder = isolated_app_state / "recovery"
+    folder.mkdir()
+    (folder / "session-1-deadbeef.recovery").write_bytes(
+        b'{"source_path": null, "saved_at": 1e300}\nWords from the year ten to the 300.'
+    )
+    dialogs.answers = [QMessageBox.StandardButton.Yes]
+    window = make_window(load_model=False)
+    assert window.files.offer_recovery()  # raised OverflowError in time.localtime
+    assert window.editor.toPlainText() == "Words from the year ten to the 300."
+
+
+def test_deeply_nested_statistics_do_not_stop_the_launch_and_the_writer_is_told(
+    qtbot, make_window, dialogs, isolated_app_state
+):
+    data = isolated_app_state / "data"
+    data.mkdir()
+    (data / "suggestion-stats.json").write_text("[" * 100_000 + "]" * 100_000)
+    window = make_window(load_model=False)  # raised RecursionError
+    window.files.offer_recovery()  # what the app does right after showing the window
+    (told,) = dialogs.texts("warning")
+    assert "suggestion statistics" in told and "suggestion-stats.json.bad-" in told
+    assert len(list(data.glob("suggestion-stats.json.bad-*"))) == 1
+    window.files.show_notices()
+    assert len(dialogs.texts("warning")) == 1  # told once
+
+
+def test_a_damaged_recovery_copy_is_offered_and_kept_until_the_writer_decides(
+    qtbot, make_window, dialogs, isolated_app_state
+):
+    folder = isolated_app_state / "recovery"
+    folder.mkdir()
+    damaged = folder / "session-1-deadbeef.recovery"
+    damaged.write_bytes(b'{"source_path": nul\nCaf\xff and the rest of the chapter.')
+    dialogs.answers = [QMessageBox.StandardButton.Ignore]
+    window = make_window(load_model=False)
+    assert not window.files.offer_recovery()
+    assert "damaged" in dialogs.texts("question")[0]
+    assert damaged.exists()  # Ignore: asked again next time
+    dialogs.answers = [QMessageBox.StandardButton.Yes]
+    assert window.files.offer_recovery()
+    assert window.editor.toPlainText() == "Caf\ufffd and the rest of the chapter."
+    assert not damaged.exists() and list(folder.glob(damaged.name + ".bad-*"))  # kept aside
+
+
+def test_an_unwritable_recovery_folder_is_said_lastingly_with_where_to_save(
+    qtbot, make_window, dialogs, isolated_app_state
+):
+    (isolated_app_state / "recovery").write_text("a file where the folder should be")
+    window = make_window(load_model=False)
+    qtbot.keyClicks(window.editor, "Unprotected words.")
+    window.files.autosave()
+    qtbot.keyClicks(window.editor, " More.")
+    window.files.autosave()
+    (warning,) = dialogs.texts("warning")  # once, not at every autosave
+    assert "Save As" in warning and str(isolated_app_state / "recovery") in warning
+    assert "No crash copy" in window.status.message_label.text()
+
+
+def test_a_failed_settings_save_is_reported(qtbot, make_window, dialogs):
+    from writer_app.ui.settings import open_qsettings
+
+    window = make_window(load_model=False)
+    Path(open_qsettings().fileName()).mkdir(parents=True)  # a folder where the file goes
+    window.set_suggestions_enabled(False)
+    window.files.show_notices()
+    (told,) = dialogs.texts("warning")
+    assert "settings could not be saved" in told
+
+
+# --- mutation guards: the promises of the README, by behaviour ---------------------------------
+
+
+def test_the_window_autosaves_every_30_seconds(qtbot, make_window):
+    window = make_window(load_model=False)
+    timer = window.files.autosave_timer
+    assert timer.isActive() and not timer.isSingleShot()
+    assert timer.interval() == 30_000  # the README: "every 30 seconds"
+    qtbot.keyClicks(window.editor, "Words.")
+    window.files.recovery_timer.stop()  # only the periodic timer is left to save them
+    timer.timeout.emit()
+    assert window.files.recovery.path.exists()
+
+
+def test_unsaved_text_reaches_the_recovery_file_4_seconds_after_the_first_keystroke(
+    qtbot, make_window, monkeypatch
+):
+    from writer_app.ui.editor import document_files
+
+    now = [1000.0]
+
+    class Clock:  # document_files' view of the time module, with a clock the test moves
+        monotonic = staticmethod(lambda: now[0])
+
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+    monkeypatch.setattr(document_files, "time", Clock())
+    window = make_window(load_model=False)
+    timer = window.files.recovery_timer
+    due = []
+    for step in range(20):  # a writer who never pauses: a key every 0.4 s
+        now[0] = 1000.0 + 0.4 * step
+        qtbot.keyClick(window.editor, "a")
+        due.append(round(now[0] + timer.interval() / 1000 - 1000.0, 3))
+        if timer.interval() == 0:  # due now: the event loop runs it at once
+            break
+    # The quiet-time save keeps moving back as keys come, until the deadline stops it.
+    assert due[-1] == 4.0 and max(due) == 4.0
+    assert due[0] < 4.0  # not the deadline alone: a pause saves sooner
+    qtbot.waitUntil(window.files.recovery.path.exists, timeout=10_000)

@@ -7,17 +7,26 @@ that crashed, or to another app still running. Each session holds an OS lock
 the kernel drops it when the process dies, however it dies, so a file whose
 lock is free is a crash. PIDs would not do: after a reboot a crashed
 session's PID often belongs to some other live process.
-The folder is platformdirs' user state dir, or $WRITER_APP_RECOVERY_DIR.
+The folder is platformdirs' user state dir, or $WRITER_APP_RECOVERY_DIR; it is
+private (0700), and so are the files in it (0600).
 
 A recovery file is one line of JSON (where the text came from, when) and then
 the text itself as UTF-8: JSON-escaping a whole novel on every autosave cost
 more than copying it out of the editor. Files of the older all-JSON format
 (`.json`) are still found and read.
+
+A damaged recovery file is still offered with what can be read of it: a bad
+header costs the file's name and date (the file's own time stands in), a bad
+byte in the text becomes U+FFFD. Recovery files are read through the one guard
+of the state files (core/state_files.py), and none is ever deleted without
+the writer's say.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import sys
 import time
@@ -27,31 +36,35 @@ from pathlib import Path
 
 import platformdirs
 
-from gpt2gguf.files import atomic_write
-from writer_app.core.paths import APP_NAME
+from writer_app.core.paths import APP_NAME, PRIVATE_FILE_MODE, private_dir, private_file
+from writer_app.core.state_files import read_state
 
+log = logging.getLogger(__name__)
 RECOVERY_DIR_ENV = "WRITER_APP_RECOVERY_DIR"
-PRIVATE_MODE = 0o600  # the unsaved text is nobody else's business
+PRIVATE_MODE = PRIVATE_FILE_MODE  # the unsaved text is nobody else's business
 SUFFIX = ".recovery"
 OLD_SUFFIX = ".json"  # {"text": ..., "source_path": ..., "saved_at": ...}, before the header line
 
 if sys.platform == "win32":
     import msvcrt
 
-    def _try_lock(fd: int) -> bool:
+    def try_lock(fd: int) -> bool:
+        """Take the OS lock on open file `fd` without waiting; return whether it was taken."""
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             return False
         return True
 
-    def _unlock(fd: int) -> None:
+    def unlock(fd: int) -> None:
+        """Release the lock try_lock took."""
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 else:
     import fcntl
 
-    def _try_lock(fd: int) -> bool:
+    def try_lock(fd: int) -> bool:
+        """Take the OS lock on open file `fd` without waiting; return whether it was taken."""
         # flock, not lockf: its locks belong to the open file, so a probe from
         # this same process conflicts with them too, and closing the probe's
         # descriptor cannot drop a lock held through another one.
@@ -61,7 +74,8 @@ else:
             return False
         return True
 
-    def _unlock(fd: int) -> None:
+    def unlock(fd: int) -> None:
+        """Release the lock try_lock took."""
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
@@ -81,6 +95,7 @@ class RecoveredText:
     text: str
     source_path: str | None  # the file the text was being edited as, if it had one
     saved_at: float  # seconds since the epoch
+    damage: str | None = None  # what could not be read, for the writer; None: intact
 
     def discard(self) -> None:
         """Delete the recovery file (after restoring it or when the writer declines)."""
@@ -103,16 +118,23 @@ class RecoverySession:
 
     def save(self, text: str, source_path: str | None) -> None:
         """Write the unsaved text atomically. Raises OSError when the folder is unwritable."""
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.folder)
         self._hold_lock()  # before the text exists, so no one ever takes it for a crash
         header = json.dumps({"source_path": source_path, "saved_at": time.time()})
         # surrogatepass: a lone surrogate pasted into the editor must not cost the rest.
         data = header.encode("utf-8") + b"\n" + text.encode("utf-8", "surrogatepass")
-        atomic_write(self.path, data, mode=PRIVATE_MODE)
+        private_file(self.path, data)
 
     def clear(self) -> None:
-        """Delete the recovery file: the text is saved or deliberately discarded."""
-        self.path.unlink(missing_ok=True)
+        """Delete the recovery file: the text is saved or deliberately discarded.
+
+        Never raises: a recovery folder that is gone or unusable (a file in its
+        place) holds nothing to delete, and must not stop a save or an exit.
+        """
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("could not delete %s: %s", self.path, err)
 
     def close(self) -> None:
         """Let go of the lock, as the process's death would; a text file left is then a crash's."""
@@ -129,7 +151,7 @@ class RecoverySession:
         if self._lock_fd is not None:
             return
         fd = os.open(_lock_path(self.path), os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
-        if not _try_lock(fd):  # only if someone else guessed our random name
+        if not try_lock(fd):  # only if someone else guessed our random name
             os.close(fd)
             raise OSError(f"the recovery lock {_lock_path(self.path)} is held by another process")
         self._lock_fd = fd
@@ -141,7 +163,9 @@ def find_recoverable(
     """Return recovery files left by crashed sessions, newest first.
 
     Files of sessions still running (their lock is held) and `exclude` (this
-    session's own file) are skipped; unreadable files are skipped too, never fatal.
+    session's own file) are skipped. A damaged file is offered with what can
+    be read of it (its `damage` says what not); one that cannot be read at all
+    is moved aside by the state-file guard, never fatal.
     """
     folder = folder or recovery_dir()
     found = []
@@ -153,21 +177,57 @@ def find_recoverable(
 
 
 def _read_recovery_file(file: Path) -> list[RecoveredText]:
-    # [] for an unreadable or damaged file: recovery must never stop the app starting.
+    # What can be read is offered; [] only when nothing can (the guard then
+    # moved the file aside and told the writer). Never deleted here.
+    found = read_state(file, lambda data: _parse(file, data), "a recovery copy of unsaved text")
+    return [found] if found is not None else []
+
+
+def _parse(file: Path, data: bytes) -> RecoveredText:
+    header, newline, body = data.partition(b"\n")
+    damage = []
     try:
-        header, _, body = file.read_bytes().partition(b"\n")
         record = json.loads(header)
+        if not isinstance(record, dict):
+            raise ValueError("the header is not a JSON object")
+    except (ValueError, RecursionError):
         if file.suffix == OLD_SUFFIX:
-            text = record["text"]
-        else:
+            raise  # the whole text was in that JSON: nothing to offer
+        record = {}
+        body = body if newline else data  # no line end at all: perhaps no header, keep it all
+        damage.append("its header (the file name and date) was damaged")
+    if file.suffix == OLD_SUFFIX:
+        text = str(record["text"])
+    else:
+        try:
             text = body.decode("utf-8", "surrogatepass")
-        return [
-            RecoveredText(
-                file, str(text), record.get("source_path"), float(record.get("saved_at", 0))
-            )
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return []
+        except UnicodeDecodeError:
+            text = body.decode("utf-8", "replace")
+            damage.append("some characters were damaged (shown as \ufffd)")
+    source = record.get("source_path")
+    saved_at = _plausible_time(record.get("saved_at"), file)
+    return RecoveredText(
+        file,
+        text,
+        source if isinstance(source, str) else None,
+        saved_at,
+        "; ".join(damage) or None,
+    )
+
+
+def _plausible_time(value: object, file: Path) -> float:
+    # A date the clock functions can show (not 1e300, not NaN); else the file's own time.
+    try:
+        when = float(value)
+        if math.isfinite(when) and 0 <= when < 2**33:
+            time.localtime(when)
+            return when
+    except (TypeError, ValueError, OverflowError, OSError):
+        pass
+    try:
+        return file.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _lock_path(recovery_file: Path) -> Path:
@@ -182,9 +242,9 @@ def _owner_alive(file: Path) -> bool:
     except OSError:
         return False
     try:
-        if not _try_lock(fd):
+        if not try_lock(fd):
             return True
-        _unlock(fd)
+        unlock(fd)
         return False
     finally:
         os.close(fd)

@@ -1,7 +1,8 @@
 """Suggestion statistics: what the suggestions did for the writer, counted on this machine only.
 
 Nothing here is ever sent anywhere: the figures live in one JSON file in the
-app's data folder (core/paths.py), written with atomic_write.
+app's data folder (core/paths.py), written atomically as a private file (0600)
+and read at start through the state-file guard (core/state_files.py).
 
 What is counted, exactly. A *suggestion* is a ghost that appears where none
 was showing, or that replaces one after a new request (Ctrl+Space); cycling
@@ -36,17 +37,14 @@ on a new day).
 from __future__ import annotations
 
 import json
-import logging
 import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
-from gpt2gguf.files import atomic_write
-from writer_app.core.paths import data_dir
-
-log = logging.getLogger(__name__)
+from writer_app.core.paths import data_dir, private_file
+from writer_app.core.state_files import read_state
 
 STATS_FILE = "suggestion-stats.json"
 FORMAT_VERSION = 1
@@ -224,9 +222,8 @@ class SuggestionStats:
 
     def save(self) -> None:
         """Write the file atomically. Raises OSError (unwritable folder, full disk)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps(self.to_json(), ensure_ascii=False, indent=1).encode("utf-8")
-        atomic_write(self.path, data)
+        private_file(self.path, data)
         self.changed_since_save = False
 
     @classmethod
@@ -236,22 +233,23 @@ class SuggestionStats:
         """Return the statistics saved at `path` (default: stats_path()).
 
         Never raises: a missing file gives zeros, and so does a damaged one
-        (logged; it is replaced at the next save), so that statistics can
-        never stop the app from starting.
+        (moved aside and reported by the state-file guard; a new one is
+        written at the next save), so that statistics can never stop the app
+        from starting.
         """
         stats = cls(path, today)
-        try:
-            data = json.loads(stats.path.read_text(encoding="utf-8"))
-            total = Counts.from_json(data["total"])
-            documents = {str(k): Counts.from_json(v) for k, v in data["documents"].items()}
-            day = str(data["today"]["date"])
-            day_counts = Counts.from_json(data["today"])
-        except FileNotFoundError:
+        loaded = read_state(stats.path, _parse, "the suggestion statistics")
+        if loaded is None:
             return stats
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-            log.warning("ignoring the damaged statistics file %s: %s", stats.path, err)
-            return stats
-        stats.total, stats.documents = total, documents
+        stats.total, stats.documents, day, day_counts = loaded
         if day == stats.day:
             stats._day_counts = day_counts
         return stats
+
+
+def _parse(data: bytes) -> tuple[Counts, dict[str, Counts], str, Counts]:
+    # Raises on anything unexpected; read_state turns that into a notice.
+    record = json.loads(data.decode("utf-8"))
+    total = Counts.from_json(record["total"])
+    documents = {str(k): Counts.from_json(v) for k, v in record["documents"].items()}
+    return total, documents, str(record["today"]["date"]), Counts.from_json(record["today"])

@@ -3,6 +3,11 @@
 <data dir>/models/<run>/card.json   date, base, data size, score, the GGUF
 <data dir>/models/<run>/data/       the training texts and the held-out val.txt
 <data dir>/models/<run>/train/      writer-finetune's --out (metrics.jsonl, the GGUF)
+
+The library is private, as the whole data folder is (core/paths.py): folders
+0700, cards 0600. Cards are read through the state-file guard: a damaged one
+is moved aside (card.json.bad-...) and the writer told, and the other models
+are still listed.
 """
 
 from __future__ import annotations
@@ -10,12 +15,12 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from gpt2gguf.constants import default_model_path
-from gpt2gguf.files import atomic_write
-from writer_app.core.paths import data_dir
+from writer_app.core.paths import data_dir, private_dir, private_file
+from writer_app.core.state_files import read_state
 from writer_app.training.errors import TrainingError
 
 CARD = "card.json"
@@ -27,7 +32,12 @@ def models_dir() -> Path:
 
 
 def new_run_dir(now: float | None = None) -> Path:
-    """Return a new, not yet existing run folder named for the time, e.g. 2026-11-28-1730."""
+    """Return a new, not yet existing run folder named for the time, e.g. 2026-11-28-1730.
+
+    The library folder itself is made (private, 0700) if it is missing; raises OSError if
+    it cannot be.
+    """
+    private_dir(models_dir())
     stamp = time.strftime("%Y-%m-%d-%H%M", time.localtime(now))
     run = models_dir() / stamp
     n = 2
@@ -83,31 +93,62 @@ def write_card(run: Path, card: ModelCard) -> Path:
     """Write card.json into the run folder (atomically); return its path."""
     data = {k: v for k, v in asdict(card).items() if k != "folder"}
     path = run / CARD
-    atomic_write(path, json.dumps(data, indent=1).encode())
+    private_file(path, json.dumps(data, indent=1).encode())
     return path
+
+
+# The type of every stored field: a card that says otherwise is damaged.
+CARD_TYPES = {
+    "gguf": str,
+    "created": str,
+    "base": str,
+    "train_words": int,
+    "val_words": int,
+    "minutes": (int, float),
+    "ppl_before": (int, float, type(None)),
+    "ppl_after": (int, float, type(None)),
+    "files": list,
+}
 
 
 def read_card(run: Path) -> ModelCard:
     """Return the card of a run folder. Raises TrainingError if it is missing or damaged."""
     try:
-        data = json.loads((run / CARD).read_text(encoding="utf-8"))
-        card = ModelCard(**data)
-    except (OSError, ValueError, TypeError) as exc:
+        return _parse_card(run, (run / CARD).read_bytes())
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
         raise TrainingError(f"{run / CARD} cannot be read: {exc}") from exc
+
+
+def _parse_card(run: Path, raw: bytes) -> ModelCard:
+    # Raises ValueError or TypeError for anything a card must not be.
+    data = json.loads(raw.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("a card is a JSON object")
+    for name, kind in CARD_TYPES.items():
+        if name in data and (not isinstance(data[name], kind) or isinstance(data[name], bool)):
+            raise TypeError(f"{name} has the wrong type ({type(data[name]).__name__})")
+    if not all(isinstance(f, str) for f in data.get("files", [])):
+        raise TypeError("files must be file names")
+    card = ModelCard(**{f.name: data[f.name] for f in fields(ModelCard) if f.name in data})
     card.folder = run
     return card
 
 
 def list_models(root: Path | None = None) -> list[ModelCard]:
-    """Return the trained models whose GGUF exists, newest first (unreadable cards are skipped)."""
+    """Return the trained models whose GGUF exists, newest first.
+
+    Never raises: a damaged card is moved aside and reported (core/state_files.py),
+    and a run without a card (still training) is skipped.
+    """
     root = root or models_dir()
     cards = []
     for run in sorted(root.glob("*/"), reverse=True) if root.is_dir() else []:
-        try:
-            card = read_card(run)
-        except TrainingError:
-            continue
-        if card.gguf_path.is_file():
+        card = read_state(
+            run / CARD,
+            lambda raw, run=run: _parse_card(run, raw),
+            f"the card of the trained model {run.name}",
+        )
+        if card is not None and card.gguf_path.is_file():
             cards.append(card)
     return cards
 

@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         f.path_changed.connect(self._on_path_changed)
         f.file_used.connect(self._remember_file)
         f.flash.connect(status.flash)
+        f.lasting.connect(lambda text: status.set_message(text, error=bool(text)))
         self.editor.document().modificationChanged.connect(self._update_title)
 
         self.spelling.problem.connect(lambda text: status.flash(text, STATS_FAILED_MS))
@@ -226,6 +227,9 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
             self.files.autosave()
+        elif event.type() == QEvent.Type.ActivationChange:  # back to the front
+            self.files.check_disk()  # another program may have changed the file
+            self.files.show_notices()
         super().changeEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802

@@ -1,21 +1,30 @@
 """The app's settings: one dataclass, loaded from and saved to QSettings here and only here.
 
 Stored as an INI file in the user's config folder (QSettings.IniFormat), so
-tests can point QSettings.setPath at a temporary folder.
+tests can point QSettings.setPath at a temporary folder. The file is private
+(0600, in a 0700 folder of its own), and it cannot stop the app: a file Qt
+cannot parse is moved aside (writer-app.ini.bad-...), a value that does not
+parse falls back to its default, and either is told to the writer once
+(core/state_files.py); a save that fails is told too, never ignored.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from writer_app.core.paths import PRIVATE_FILE_MODE, private_dir
 from writer_app.core.spelling import DEFAULT_LANGUAGE
+from writer_app.core.state_files import move_aside, tell
 from writer_app.engine.config import EngineConfig
 
 ORGANIZATION = "writer-app"
 APPLICATION = "writer-app"
+log = logging.getLogger(__name__)
 MAX_RECENT_FILES = 10
 LENGTH_UNITS = ("words", "sentences")
 THEMES = ("light", "dark")
@@ -94,19 +103,35 @@ def open_qsettings() -> QSettings:
 
 
 def load_settings(store: QSettings | None = None) -> AppSettings:
-    """Return the saved settings; missing or malformed values fall back to defaults."""
+    """Return the saved settings; missing or malformed values fall back to defaults.
+
+    Never raises: a settings file Qt cannot parse is moved aside, and each
+    value that does not parse is left at its default; the writer is told
+    (core/state_files.py).
+    """
     store = store or open_qsettings()
+    if store.status() == QSettings.Status.FormatError:
+        moved = move_aside(store.fileName())
+        kept = f" (kept as {moved.name})" if moved else ""
+        tell(
+            f"Your settings file {store.fileName()} could not be read{kept}, so Writer "
+            "started with the default settings."
+        )
+        store = QSettings(store.fileName(), QSettings.Format.IniFormat)
     defaults = AppSettings()
     values = {}
     for f in fields(AppSettings):
         default = getattr(defaults, f.name)
-        raw = store.value(f.name, None)
-        if raw is None:
-            continue
         try:
+            raw = store.value(f.name, None)
+            if raw is None:
+                continue
             values[f.name] = _convert(raw, default)
-        except (TypeError, ValueError):
-            continue
+        except Exception:  # noqa: BLE001 (any value: settings must not stop the start)
+            tell(
+                f"The setting “{f.name}” in {store.fileName()} could not be read, so its "
+                "default is used."
+            )
     settings = AppSettings(**values)
     if settings.length_unit not in LENGTH_UNITS:
         settings.length_unit = defaults.length_unit
@@ -117,12 +142,38 @@ def load_settings(store: QSettings | None = None) -> AppSettings:
     return settings
 
 
-def save_settings(settings: AppSettings, store: QSettings | None = None) -> None:
-    """Write every field of `settings` to QSettings and flush it to disk."""
+def save_settings(settings: AppSettings, store: QSettings | None = None) -> bool:
+    """Write every field of `settings` to QSettings and flush it to disk; return success.
+
+    A failure (an unwritable folder, a full disk) is logged and told to the
+    writer (core/state_files.py): the window shows it.
+    """
     store = store or open_qsettings()
     for name, value in asdict(settings).items():
         store.setValue(name, value)
+    return _sync(store)
+
+
+def _sync(store: QSettings) -> bool:
+    # The folder first: a file created in a private folder is never readable by others.
+    path = Path(store.fileName())
+    try:
+        private_dir(path.parent)
+    except OSError as err:
+        log.warning("cannot make the settings folder %s private: %s", path.parent, err)
     store.sync()
+    if store.status() != QSettings.Status.NoError:
+        log.warning("saving the settings to %s failed: %s", path, store.status())
+        tell(
+            f"Your settings could not be saved to {path} (the file or its folder cannot be "
+            "written). They apply until Writer closes; check that folder."
+        )
+        return False
+    try:
+        os.chmod(path, PRIVATE_FILE_MODE)
+    except OSError:
+        pass
+    return True
 
 
 # The engine settings that worked, per model file and machine (engine/ladder.py):
@@ -144,7 +195,7 @@ def remember_rung(key: str, name: str | None, store: QSettings | None = None) ->
         store.remove(f"{ENGINE_MEMORY_GROUP}/{key}")
     else:
         store.setValue(f"{ENGINE_MEMORY_GROUP}/{key}", name)
-    store.sync()
+    _sync(store)
 
 
 def _convert(raw, default):

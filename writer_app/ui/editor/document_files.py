@@ -1,8 +1,12 @@
 """The document's file workflow: new, open, save, save as, unsaved changes, and
 the recovery copy that keeps unsaved text safe from crashes.
 
-DocumentFiles owns the current path, its line endings and this run's
-RecoverySession. It reads and replaces the editor's text, asks the writer
+DocumentFiles owns the current path, its line endings and byte order mark,
+the file's stamp (what it was when read or saved: core/text_io.FileStamp), the
+lock that tells other windows the file is open (core/open_files.py) and this
+run's RecoverySession. Before each save, and when the window comes back to
+the front (check_disk), it compares the file on disk with the stamp: a file
+changed by another program is never overwritten silently (see disk_conflict.py). It reads and replaces the editor's text, asks the writer
 through message boxes parented to the window, and tells the window what
 happened through signals; it never touches the settings (the window adds
 recent files) or the suggestions (the window cancels them on `replacing`).
@@ -11,6 +15,7 @@ recent files) or the suggestions (the window cancels them on `replacing`).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -18,12 +23,20 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from writer_app.core.documents import (
+    FileStamp,
+    NotRegularFileError,
     NotTextError,
+    TextFileError,
+    changed_on_disk,
     new_file_problem,
     read_text_file,
     save_text_file,
 )
+from writer_app.core.open_files import DocumentLock
 from writer_app.core.recovery import RecoverySession, find_recoverable
+from writer_app.core.state_files import move_aside, take_notices
+from writer_app.core.text_io import FileTooLargeError, TextFile, stamp_of
+from writer_app.ui.editor import disk_conflict
 from writer_app.ui.editor.ghost_editor import GhostEditor
 
 log = logging.getLogger(__name__)
@@ -40,6 +53,11 @@ NOTE_MS = 5_000
 LONG_NOTE_MS = 8_000
 SAVED_MS = 3_000
 Button = QMessageBox.StandardButton
+OPEN_FAILED_TITLES = {  # TextFileError kind -> the message box's title
+    NotTextError: "Not a text file",
+    NotRegularFileError: "Not a file",
+    FileTooLargeError: "File too large",
+}
 
 
 class DocumentFiles(QObject):
@@ -50,6 +68,7 @@ class DocumentFiles(QObject):
     path_changed = Signal(object)
     file_used = Signal(str)  # opened or saved: a recent file
     flash = Signal(str, int)  # a passing status-bar message (text, ms)
+    lasting = Signal(str)  # a problem that stays in the status bar until solved ("" clears it)
 
     def __init__(self, window: QWidget, editor: GhostEditor):
         super().__init__(window)
@@ -57,6 +76,14 @@ class DocumentFiles(QObject):
         self.editor = editor
         self._path: Path | None = None
         self.newline = "\n"
+        self.bom = False  # the file began with a UTF-8 byte order mark: saved with one
+        self.stamp: FileStamp | None = None  # the file as last read or saved; None: no file yet
+        self.lock: DocumentLock | None = None
+        self.read_only = False  # open in another window and the writer chose read-only
+        self._asked_about: str | None = None  # the disk version check_disk last asked about
+        self._checking = False
+        self._recovery_failed = False
+        self._problems: dict[str, str] = {}  # the lasting messages: "read_only", "recovery"
         self.recovery = RecoverySession()
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -87,7 +114,8 @@ class DocumentFiles(QObject):
     def new_file(self) -> None:
         """Start an empty, untitled document (after offering to save changes)."""
         if self.maybe_save():
-            self._set_document("", None)
+            self._replace_lock(None)
+            self._set_document(TextFile(""), None)
             self.recovery.clear()
 
     def open_file(self, path: str | Path | None = None) -> bool:
@@ -102,10 +130,17 @@ class DocumentFiles(QObject):
         return self.load_path(Path(path))
 
     def load_path(self, path: str | Path) -> bool:
-        """Read `path` into the editor (no prompt); a file that does not exist yet starts empty."""
+        """Read `path` into the editor (no prompt); a file that does not exist yet starts empty.
+
+        Returns False when it was not opened: not a text file, unreadable, or
+        open in another window and the writer cancelled.
+        """
         path = Path(path).expanduser().absolute()
         if not path.exists():
-            self._set_document("", path)
+            claim = self._claim(path)
+            if claim is None:
+                return False
+            self._set_document(TextFile(""), path, claim)
             problem = new_file_problem(path)
             if problem:  # now, not at the first save hours later
                 self._warn("Cannot save there", problem)
@@ -114,19 +149,18 @@ class DocumentFiles(QObject):
             return True
         try:
             doc = read_text_file(path)
-        except OSError as err:
-            QMessageBox.critical(
-                self.window, "Could not open", f"Could not open {path}:\n{err.strerror or err}"
-            )
+        except TextFileError as err:
+            title = OPEN_FAILED_TITLES.get(type(err), "Could not open")
+            QMessageBox.critical(self.window, title, str(err))
             return False
-        except NotTextError as err:
-            QMessageBox.critical(self.window, "Not a text file", str(err))
+        claim = self._claim(path)
+        if claim is None:
             return False
-        self._set_document(doc.text, path, doc.newline)
+        self._set_document(doc, path, claim)
         self.recovery.clear()
         self.file_used.emit(str(path))
         if doc.warning:
-            self._warn("Not UTF-8", doc.warning)
+            self._warn("Not clean text" if doc.encoding == "utf-8" else "Not UTF-8", doc.warning)
         if self.editor.layout_overflows():
             self._warn(
                 "Document too long",
@@ -134,39 +168,196 @@ class DocumentFiles(QObject):
                 "be scrolled to. Nothing is lost and saving keeps all of it, but split it "
                 "into smaller files (one per part or chapter) to edit the end.",
             )
+        self.show_notices()
         return True
+
+    def _claim(self, path: Path) -> bool | None:
+        # Lock `path` for this window: True (writable), False (read-only: open
+        # elsewhere and the writer chose so), None (the writer cancelled).
+        if self.lock is not None and self.lock.document == Path(os.path.realpath(path)):
+            return not self.read_only
+        lock = DocumentLock(path)
+        try:
+            holder = lock.acquire()
+        except OSError as err:  # no locks folder: open it anyway, as before locks existed
+            log.warning("could not lock %s: %s", path, err)
+            holder = None
+        if holder is not None:
+            answer = disk_conflict.ask_already_open(self.window, path.name, holder)
+            if answer == disk_conflict.CANCEL:
+                return None
+            if answer == disk_conflict.READ_ONLY:
+                self._replace_lock(None)
+                return False
+        self._replace_lock(lock if lock.held else None)
+        return True
+
+    def _replace_lock(self, lock: DocumentLock | None) -> None:
+        if self.lock is not None and self.lock is not lock:
+            self.lock.release()
+        self.lock = lock
 
     def _warn(self, title: str, text: str) -> None:
         self.flash.emit(text, PROBLEM_MS)
         QMessageBox.warning(self.window, title, text)
 
-    def _set_document(self, text: str, path: Path | None, newline: str = "\n") -> None:
+    def _set_document(self, doc: TextFile, path: Path | None, writable: bool = True) -> None:
         self.replacing.emit()
-        self.editor.set_text(text)
-        self.newline = newline
+        self.editor.set_text(doc.text)
+        self.newline, self.bom, self.stamp = doc.newline, doc.bom, doc.stamp
+        self._asked_about = None
+        self.set_read_only(not writable, path)
         self.path = path
 
+    def set_read_only(self, read_only: bool, path: Path | None = None) -> None:
+        """Make the editor read-only (the file is open in another window) or writable again."""
+        self.read_only = read_only
+        self.editor.setReadOnly(read_only)
+        self._set_problem(
+            "read_only",
+            f"{path.name} is open in another Writer window: read-only here "
+            "(File → Save As… saves a copy)."
+            if read_only and path is not None
+            else "",
+        )
+
+    def _set_problem(self, key: str, text: str) -> None:
+        # The status bar's lasting message is shared with the engine's: only
+        # ours is cleared, and only when we had put one there.
+        had = bool(self._problems)
+        if text:
+            self._problems[key] = text
+        else:
+            self._problems.pop(key, None)
+        if self._problems or had:
+            self.lasting.emit(" ".join(self._problems.values()))
+
     def save(self) -> bool:
-        """Save to the current file (or ask for one); on failure say why and keep the buffer dirty."""
+        """Save to the current file (or ask for one); on failure say why and keep the buffer dirty.
+
+        The file on disk is checked first: changed by another program, the
+        writer is asked (disk_conflict); gone (deleted or renamed away), it is
+        written again and the writer told.
+        """
         if self.path is None:
             return self.save_as()
+        if self.read_only:
+            QMessageBox.information(
+                self.window,
+                "Read-only",
+                f"{self.name} is open in another Writer window, so it is read-only here. "
+                "Use File → Save As… to save this text under another name.",
+            )
+            return False
+        if changed_on_disk(self.path, self.stamp):
+            if stamp_of(self.path) is not None or self.path.exists():
+                return self._resolve_conflict()
+            self.flash.emit(
+                f"{self.name} was deleted or moved away while open; saving it here again.",
+                LONG_NOTE_MS,
+            )
+        return self._write(self.path)
+
+    def _write(self, path: Path) -> bool:
         try:
-            save_text_file(self.path, self.editor.toPlainText(), self.newline)
+            stamp = save_text_file(path, self.editor.toPlainText(), self.newline, self.bom)
         except OSError as err:
             reason = err.strerror or str(err)
-            log.warning("saving %s failed: %s", self.path, err)
+            log.warning("saving %s failed: %s", path, err)
             self.flash.emit(f"NOT saved: {reason}", PROBLEM_MS)
             QMessageBox.critical(
                 self.window,
                 "Could not save",
-                f"Could not save {self.path}:\n{reason}\n\n"
+                f"Could not save {path}:\n{reason}\n\n"
                 "Your text is still here, unsaved. Try File → Save As… somewhere else.",
             )
             return False
+        except TextFileError as err:  # the path became a FIFO or a folder
+            QMessageBox.critical(
+                self.window, "Could not save", f"{err}\n\nYour text is still here."
+            )
+            return False
+        self.stamp, self._asked_about = stamp, None
         self.editor.document().setModified(False)
         self.recovery.clear()
-        self.file_used.emit(str(self.path))
-        self.flash.emit(f"Saved {self.path.name}.", SAVED_MS)
+        self.file_used.emit(str(path))
+        self.flash.emit(f"Saved {path.name}.", SAVED_MS)
+        self.show_notices()
+        return True
+
+    # --- the file changed on disk -----------------------------------------------
+
+    def check_disk(self) -> None:
+        """Compare the file on disk with what the editor has (the window came to the front).
+
+        Unchanged: nothing. Changed and no unsaved edits here: reloaded. Changed
+        with unsaved edits: the writer is asked, once per version on disk (the
+        next save asks again). Gone: said once; saving writes it again.
+        """
+        if self.path is None or self._checking or not changed_on_disk(self.path, self.stamp):
+            return
+        self._checking = True
+        try:
+            now = stamp_of(self.path)
+            seen = now.digest if now is not None else "gone"
+            if seen == self._asked_about:
+                return
+            self._asked_about = seen
+            if now is None:
+                self.flash.emit(
+                    f"{self.name} was deleted, moved or replaced on disk; "
+                    "File → Save writes your text there again.",
+                    PROBLEM_MS,
+                )
+            elif not self.editor.document().isModified():
+                if self._reload():
+                    self.flash.emit(f"{self.name} changed on disk; reloaded.", LONG_NOTE_MS)
+            else:
+                self._resolve_conflict()
+        finally:
+            self._checking = False
+
+    def _resolve_conflict(self) -> bool:
+        # Ask until the writer decides; both texts survive every answer but Cancel,
+        # which writes nothing. Returns whether the writer's text is now saved.
+        path, mine = self.path, self.editor.toPlainText()
+        while True:
+            answer = disk_conflict.ask_conflict(self.window, path.name)
+            if answer == disk_conflict.COMPARE:
+                try:
+                    theirs = read_text_file(path).text
+                except TextFileError as err:
+                    theirs = f"(the version on disk cannot be read: {err})"
+                diff = disk_conflict.unified_diff(theirs, mine, path.name)
+                disk_conflict.show_diff(self.window, f"{path.name}: on disk → yours", diff)
+                continue
+            if answer not in (disk_conflict.RELOAD, disk_conflict.KEEP):
+                return False
+            break
+        mine_path = disk_conflict.mine_path(path)
+        if not self._write(mine_path):
+            return False
+        kept = f"Your text is saved as {mine_path.name}"
+        if answer == disk_conflict.RELOAD and self._reload(path):
+            self.flash.emit(f"Reloaded {path.name} from disk. {kept}.", PROBLEM_MS)
+            return True
+        self._claim(mine_path)
+        self.path = mine_path
+        self.flash.emit(f"{kept}; {path.name} keeps the other version.", PROBLEM_MS)
+        return True
+
+    def _reload(self, path: Path | None = None) -> bool:
+        # The editor shows `path` (default: the current file) as it is on disk now.
+        path = path or self.path
+        try:
+            doc = read_text_file(path)
+        except TextFileError as err:
+            QMessageBox.critical(self.window, "Could not reload", str(err))
+            return False
+        if path != self.path:
+            self._claim(path)
+        self._set_document(doc, path, not self.read_only)
+        self.editor.document().setModified(False)
         return True
 
     def save_as(self) -> bool:
@@ -178,11 +369,11 @@ class DocumentFiles(QObject):
         path = Path(path)
         if not path.suffix:
             path = path.with_suffix(".txt")
-        old_path, self._path = self.path, path
-        if not self.save():
-            self._path = old_path
+        if not self._write(path):
             return False
-        self.path_changed.emit(path)
+        self._claim(path)
+        self.set_read_only(False)
+        self.path = path
         return True
 
     def maybe_save(self) -> bool:
@@ -214,7 +405,11 @@ class DocumentFiles(QObject):
         """Copy unsaved text to this session's recovery file.
 
         Runs soon after typing stops (see RECOVERY_QUIET_MS), every 30 s and on
-        focus loss; does nothing when the file already holds this revision.
+        focus loss; does nothing when the file already holds this revision. It
+        never writes the document itself, so it cannot overwrite a file another
+        program changed: the next save asks. A recovery folder that cannot be
+        written is said once in a message box and stays in the status bar,
+        with where the text can be saved instead.
         """
         self.recovery_timer.stop()
         revision = self.editor.revision
@@ -226,20 +421,55 @@ class DocumentFiles(QObject):
         except OSError as err:
             log.warning("autosave to %s failed: %s", self.recovery.path, err)
             self.flash.emit(f"Autosave failed: {err.strerror or err}", LONG_NOTE_MS)
+            self._recovery_unwritable(err)
+            return
+        if self._recovery_failed:
+            self._recovery_failed = False
+            self._set_problem("recovery", "")
+
+    def _recovery_unwritable(self, err: OSError) -> None:
+        where = self.path.parent if self.path else Path.home()
+        self._set_problem(
+            "recovery",
+            f"No crash copy of your unsaved text can be kept ({err.strerror or err}): "
+            f"save often (File → Save, or Save As… in {where}).",
+        )
+        if self._recovery_failed:
+            return
+        self._recovery_failed = True
+        self._warn(
+            "Unsaved text is not protected",
+            f"Writer cannot keep a copy of your unsaved text in {self.recovery.folder} "
+            f"({err.strerror or err}), so if the app or the computer crashed now, what you "
+            "typed since your last save would be lost.\n\n"
+            f"Save your text now: File → Save, or File → Save As… to a folder you can "
+            f"write to, such as {where}. Writer keeps trying and says when copies work again.",
+        )
 
     def offer_recovery(self) -> bool:
-        """If a crashed session left unsaved text, offer to restore it; returns True if restored."""
+        """If a crashed session left unsaved text, offer to restore it; returns True if restored.
+
+        A damaged copy is offered with what could be read and says what not;
+        it is deleted only when the writer says Discard, and a restored damaged
+        one is moved aside (NAME.bad-...) rather than deleted.
+        """
         found = find_recoverable(self.recovery.folder, exclude=self.recovery.path)
+        self.show_notices()
         if not found:
             return False
         rec = found[0]
         what = Path(rec.source_path).name if rec.source_path else "an untitled document"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.saved_at))
+        damage = (
+            f"\n\nThe copy is damaged: {rec.damage}; what could be read is restored."
+            if rec.damage
+            else ""
+        )
         answer = QMessageBox.question(
             self.window,
             "Restore unsaved text?",
             f"Writer did not close properly last time. Restore the unsaved text of {what} "
-            f"(autosaved {when}, {len(rec.text.split())} words)?\n\n"
+            f"(autosaved {when}, {len(rec.text.split())} words)?{damage}\n\n"
             "Yes: restore it. Discard: delete it for good. Ignore: ask again next time.",
             Button.Yes | Button.Discard | Button.Ignore,
             Button.Yes,
@@ -248,12 +478,27 @@ class DocumentFiles(QObject):
             rec.discard()
         if answer != Button.Yes or not self.maybe_save():
             return False
-        self._set_document(rec.text, Path(rec.source_path) if rec.source_path else None)
+        source = Path(rec.source_path) if rec.source_path else None
+        claim = self._claim(source) if source is not None else True
+        self._set_document(TextFile(rec.text), source, claim is True)
+        self.stamp = stamp_of(source) if source is not None else None
         self.editor.document().setModified(True)
         self.autosave()  # now safe in this session's own file
-        rec.discard()
+        if rec.damage:
+            move_aside(rec.recovery_file)
+        else:
+            rec.discard()
         self.flash.emit("Restored the unsaved text. Save it to keep it.", LONG_NOTE_MS)
         return True
+
+    def show_notices(self) -> None:
+        """Show, once, what went wrong with the app's own files (core/state_files.py):
+        a damaged file moved aside, settings that could not be saved."""
+        notices = take_notices()
+        if not notices:
+            return
+        self.flash.emit(notices[0], PROBLEM_MS)
+        QMessageBox.warning(self.window, "Some of Writer's own files", "\n\n".join(notices))
 
     def close(self) -> None:
         """A clean exit: stop autosaving and forget the recovery file (the text is saved
@@ -262,3 +507,4 @@ class DocumentFiles(QObject):
         self.recovery_timer.stop()
         self.recovery.clear()
         self.recovery.close()
+        self._replace_lock(None)

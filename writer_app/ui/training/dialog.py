@@ -220,7 +220,16 @@ class TrainDialog(QDialog):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-        run_dir = new_run_dir()
+        try:
+            run_dir = new_run_dir()
+        except OSError as err:
+            QMessageBox.critical(
+                self,
+                "Cannot train",
+                f"Writer cannot write to {models_dir()}, where trained models are kept "
+                f"({err.strerror or err}).",
+            )
+            return False
         data_bytes = sum(len(t.text.encode("utf-8")) for t in self.scan_result.texts)
         try:
             check_disk(run_dir.parent, estimate_bytes(base, data_bytes))

@@ -1,0 +1,117 @@
+"""When the file on disk is not what the editor read: another program (or another
+Writer) changed it, or another window has it open.
+
+The questions are module-level functions (`ask_conflict`, `ask_already_open`,
+`show_diff`) so that tests answer them as they answer QMessageBox: by
+monkeypatching. Nothing here writes the writer's document; DocumentFiles does.
+
+What each answer does (neither side is ever lost):
+- Reload Theirs: the writer's text is saved beside the file as
+  "NAME (mine).EXT", and the editor shows the file as it now is on disk.
+- Keep Mine: the writer's text is saved as "NAME (mine).EXT", and the editor
+  goes on with it there: later saves go to the (mine) file; the other
+  program's version stays untouched under the original name.
+- Compare: a unified diff of the two, then the question again.
+- Cancel: nothing is written; the next save asks again.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QDialog, QMessageBox, QPlainTextEdit, QVBoxLayout, QWidget
+
+RELOAD = "Reload Theirs"
+KEEP = "Keep Mine"
+COMPARE = "Compare"
+CANCEL = "Cancel"
+READ_ONLY = "Open Read-Only"
+ANYWAY = "Open Anyway"
+MAX_DIFF_LINES = 5_000  # a diff longer than this is cut: it is for reading, not for patching
+
+
+def ask_conflict(parent: QWidget, name: str) -> str:
+    """Ask what to do about `name` changed on disk; return RELOAD, KEEP, COMPARE or CANCEL."""
+    return _ask(
+        parent,
+        "Changed by another program",
+        f"{name} was changed on disk by another program since you opened or saved it.\n\n"
+        f"{RELOAD}: show the version on disk; your text is saved beside it as "
+        f"“{mine_path(Path(name)).name}”.\n"
+        f"{KEEP}: save your text as “{mine_path(Path(name)).name}” and go on writing there; "
+        "the other version stays as it is.\n"
+        f"{COMPARE}: see what differs first.",
+        (RELOAD, KEEP, COMPARE, CANCEL),
+        KEEP,
+    )
+
+
+def ask_already_open(parent: QWidget, name: str, pid: int) -> str:
+    """Say `name` is open elsewhere (process `pid`; 0: unknown); return READ_ONLY, ANYWAY or CANCEL."""
+    where = f"another Writer window (process {pid})" if pid else "another Writer window"
+    return _ask(
+        parent,
+        "Already open",
+        f"{name} is already open in {where}. Two windows saving one file would overwrite "
+        f"each other's changes.\n\n{READ_ONLY}: read it here without saving over it.\n"
+        f"{ANYWAY}: edit it here too (Writer still asks before overwriting a change "
+        "made elsewhere).",
+        (READ_ONLY, ANYWAY, CANCEL),
+        READ_ONLY,
+    )
+
+
+def show_diff(parent: QWidget, title: str, diff: str) -> None:
+    """Show `diff` (a unified diff) in a simple modal, read-only dialog."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    view = QPlainTextEdit(diff or "The two versions are the same text.", dialog)
+    view.setReadOnly(True)
+    view.setFont(QFont("monospace"))
+    QVBoxLayout(dialog).addWidget(view)
+    dialog.resize(800, 600)
+    dialog.exec()
+
+
+def unified_diff(theirs: str, mine: str, name: str) -> str:
+    """Return the unified diff from the version on disk to the writer's, cut at MAX_DIFF_LINES."""
+    lines = list(
+        difflib.unified_diff(
+            theirs.splitlines(),
+            mine.splitlines(),
+            f"{name} (on disk)",
+            f"{name} (yours)",
+            lineterm="",
+        )
+    )
+    if len(lines) > MAX_DIFF_LINES:
+        lines = lines[:MAX_DIFF_LINES] + [f"… {len(lines) - MAX_DIFF_LINES:,} more lines"]
+    return "\n".join(lines)
+
+
+def mine_path(path: Path) -> Path:
+    """Return "NAME (mine).EXT" beside `path`, or "NAME (mine 2).EXT"... when that exists."""
+    candidate = path.with_name(f"{path.stem} (mine){path.suffix}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem} (mine {n}){path.suffix}")
+        n += 1
+    return candidate
+
+
+def _ask(parent: QWidget, title: str, text: str, choices: tuple[str, ...], default: str) -> str:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton)
+    box.setParent(parent, box.windowFlags())
+    buttons = {}
+    for choice in choices:
+        role = (
+            QMessageBox.ButtonRole.RejectRole
+            if choice == CANCEL
+            else QMessageBox.ButtonRole.AcceptRole
+        )
+        buttons[box.addButton(choice, role)] = choice
+    box.setDefaultButton(next(b for b, c in buttons.items() if c == default))
+    box.exec()
+    return buttons.get(box.clickedButton(), CANCEL)
