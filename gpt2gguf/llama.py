@@ -196,6 +196,7 @@ class LlamaRunner:
         # What llama.cpp was really given (False where this llama-cpp-python lacks the field).
         self.use_extra_bufts = bool(getattr(self._llm.model_params, "use_extra_bufts", False))
         self.backend = backend_name(self.n_gpu_layers)
+        self._logits_type = ctypes.c_float * self.n_vocab  # one token's logits in C
         self._should_abort: Callable[[], bool] | None = None
         # Kept on self: ctypes must not free the trampoline while llama.cpp holds it.
         self._abort_cb = llama_cpp.ggml_abort_callback(self._abort_requested)
@@ -260,8 +261,21 @@ class LlamaRunner:
 
     def last_logits(self) -> np.ndarray:
         """Return a copy of the next-token logits after the last evaluated token (n_vocab,)."""
+        return self.last_logits_view().copy()
+
+    def last_logits_view(self) -> np.ndarray:
+        """Return the next-token logits after the last evaluated token, without copying them.
+
+        A read-only float32 view of llama.cpp's own buffer (n_vocab,): valid
+        until the next decode, so read it before evaluating another token.
+        (np.ctypeslib.as_array makes a new ctypes type per call, ~50 us; the
+        array type is made once.)
+        """
         ptr = self._raw.llama_get_logits_ith(self._llm.ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+        address = ctypes.cast(ptr, ctypes.c_void_p).value
+        view = np.frombuffer(self._logits_type.from_address(address), dtype=np.float32)
+        view.flags.writeable = False
+        return view
 
     def all_logits(self, n_tokens: int) -> np.ndarray:
         """Return the logits after each of the first `n_tokens` cached tokens (n_tokens, n_vocab).
@@ -270,6 +284,17 @@ class LlamaRunner:
         until the next decode.
         """
         return self._llm.scores[:n_tokens]
+
+    def complete(self, text: str, max_tokens: int) -> tuple[str, int]:
+        """Return llama-cpp-python's own greedy completion of `text` and its token count.
+
+        Its create_completion as it stands (tokenize, reuse the KV cache by
+        common prefix, llama.cpp's sampler chain at temperature 0): the
+        reference benchmarks/token_cost.py times the engine against. Shares
+        the KV cache with decode(): use a runner of its own for it.
+        """
+        out = self._llm.create_completion(text, max_tokens=max_tokens, temperature=0.0)
+        return out["choices"][0]["text"], int(out["usage"]["completion_tokens"])
 
     def set_threads(self, n_threads: int | None) -> None:
         """Use `n_threads` threads (None: the physical cores) from the next decode on."""

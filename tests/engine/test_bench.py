@@ -209,7 +209,8 @@ def test_ppl_command_scores_the_text_with_and_without_the_cache(trained_gguf, tm
     assert report["tokens_scored"] == report["tokens"] - 1 > 300
     assert report["window"] == 128 and report["stride"] == 64
     assert 1 < report["ppl"] and 1 < report["ppl_model"]
-    assert report["cache_gain"] == round(1 - report["ppl"] / report["ppl_model"], 4)
+    # The report's gain is of the unrounded perplexities; these are rounded to 3 decimals.
+    assert report["cache_gain"] == pytest.approx(1 - report["ppl"] / report["ppl_model"], abs=2e-4)
     assert report["cache_ms_per_token"]["mean"] >= 0 and report["document_cache"] is True
     off = run_bench(
         capsys,

@@ -21,9 +21,9 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def count_tokens():
+def tokenize():
     tok = load_tokenizer()
-    return lambda text: len(tok.encode(text).ids)
+    return lambda text: tok.encode(text).ids
 
 
 def long_text(n_sentences: int) -> str:
@@ -44,57 +44,57 @@ def test_word_starts_follow_whitespace():
     assert word_starts("a bb  ccc") == [2, 6]
 
 
-def test_short_text_is_used_whole(count_tokens):
-    window = PromptWindow(count_tokens, budget=100)
+def test_short_text_is_used_whole(tokenize):
+    window = PromptWindow(tokenize, budget=100)
     assert window.start("The dragon flew over the") == 0
 
 
-def test_long_text_window_fits_the_budget_and_starts_a_sentence(count_tokens):
+def test_long_text_window_fits_the_budget_and_starts_a_sentence(tokenize):
     text = long_text(60) + "The dra"
-    window = PromptWindow(count_tokens, budget=120)
+    window = PromptWindow(tokenize, budget=120)
     start = window.start(text)
     assert start > 0
-    assert count_tokens(text[start:]) <= 120
+    assert len(tokenize(text[start:])) <= 120
     assert start in anchors(text)
     # It is the earliest sentence start that leaves room to type (REFILL of the budget).
     earlier = max(a for a in anchors(text) if a < start)
-    assert count_tokens(text[earlier:]) > 120 * REFILL
+    assert len(tokenize(text[earlier:])) > 120 * REFILL
 
 
-def test_window_start_stays_put_while_the_writer_types(count_tokens):
+def test_window_start_stays_put_while_the_writer_types(tokenize):
     text = long_text(60)
-    window = PromptWindow(count_tokens, budget=120)
+    window = PromptWindow(tokenize, budget=120)
     first = window.start(text)
     typed = "The dragon turned its great head and looked"
     starts = {window.start(text + typed[:i]) for i in range(len(typed) + 1)}
     assert starts == {first}
 
 
-def test_window_jumps_forward_only_when_the_text_outgrows_it(count_tokens):
+def test_window_jumps_forward_only_when_the_text_outgrows_it(tokenize):
     text = long_text(60)
-    window = PromptWindow(count_tokens, budget=120)
+    window = PromptWindow(tokenize, budget=120)
     starts = []
     for sentence in SENTENCES * 5:
         text += sentence + " "
         starts.append(window.start(text))
-        assert count_tokens(text[starts[-1] :]) <= 120
+        assert len(tokenize(text[starts[-1] :])) <= 120
     assert starts == sorted(starts)
     assert 1 < len(set(starts)) < len(starts) / 2  # jumps, but rarely
 
 
-def test_text_without_sentences_is_cut_at_a_word(count_tokens):
+def test_text_without_sentences_is_cut_at_a_word(tokenize):
     text = "and then " * 200
-    window = PromptWindow(count_tokens, budget=50)
+    window = PromptWindow(tokenize, budget=50)
     start = window.start(text)
-    assert count_tokens(text[start:]) <= 50
+    assert len(tokenize(text[start:])) <= 50
     assert text[start - 1] == " " and text[start] != " "
 
 
-def test_the_document_start_costs_one_token(count_tokens):
+def test_the_document_start_costs_one_token(tokenize):
     text = "word " * 10
-    n = count_tokens(text)
-    assert PromptWindow(count_tokens, budget=n + 1).start(text) == 0
-    assert PromptWindow(count_tokens, budget=n).start(text) > 0
+    n = len(tokenize(text))
+    assert PromptWindow(tokenize, budget=n + 1).start(text) == 0
+    assert PromptWindow(tokenize, budget=n).start(text) > 0
 
 
 def test_common_prefix_counts_shared_leading_tokens():

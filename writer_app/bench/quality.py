@@ -28,9 +28,9 @@ import time
 from writer_app.bench.errors import BenchError
 from writer_app.bench.ksr import ksr_figures, type_both_ways
 from writer_app.engine import Engine, EngineConfig
-from writer_app.engine.cache import CacheWeights, DocumentCache
-from writer_app.engine.engine import next_token_probs, softmax
 from writer_app.engine.model import LlamaModel
+from writer_app.engine.ngrams import DocumentNgrams, NgramWeights
+from writer_app.engine.sampling import next_token_probs, softmax
 
 WINDOW = 512  # tokens the model reads per window
 STRIDE = 256  # tokens between the ends of two windows
@@ -64,7 +64,7 @@ def perplexity(
     *,
     window: int = WINDOW,
     stride: int = STRIDE,
-    weights: CacheWeights | None = None,
+    weights: NgramWeights | None = None,
 ) -> dict:
     """Score `text` with the engine's distribution; return the JSON-ready figures.
 
@@ -76,8 +76,8 @@ def perplexity(
         raise BenchError("the text is too short to score: it needs at least two tokens")
     window = min(window, model.n_ctx)
     stride = max(1, min(stride, window - 1))
-    document = DocumentCache(model.tokenize if weights is not None else None, model.n_vocab)
-    weights = weights if weights is not None else CacheWeights()
+    document = DocumentNgrams(model.tokenize if weights is not None else None, model.n_vocab)
+    weights = weights if weights is not None else NgramWeights()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     fed = 0
     nll_model = nll = 0.0
@@ -146,7 +146,7 @@ def ppl_report(
         logits_all=True,
     )
     try:
-        weights = CacheWeights() if config.document_cache else None
+        weights = NgramWeights() if config.document_cache else None
         return {
             "benchmark": "ppl",
             "model": str(config.model_path),

@@ -1,7 +1,18 @@
-"""The engine's configuration and its results: plain dataclasses, no Qt.
+"""What the engine is told and what it answers: plain dataclasses of JSON-able fields, no Qt.
 
-The UI edits an EngineConfig (and persists it with QSettings); writer-bench
-maps its flags onto one. Defaults live here and nowhere else.
+- `EngineConfig`: every setting of the engine, with its default (here and
+  nowhere else). The app keeps one in ui/settings.py's AppSettings (persisted
+  with QSettings under these field names), sends it to the engine process
+  (client.py / host.py), and writer-bench maps its flags onto one.
+  `needs_reload` says which changes need the model loaded again.
+- `Suggestion` (with its `SuggestionExtra`) and `RequestStats`: what a
+  request gives back, across the engine-process boundary too.
+
+The field names cross the process boundary and live in writers' settings:
+`document_cache` is the document n-grams' switch (ngrams.py),
+`prompt_tokens_evaluated` counts what the prompt cache (model.PromptCache)
+did not hold, `cache_lambda` is the document n-grams' share, `cached` says the
+suggestion memo (memo.py) answered. They keep these names.
 """
 
 from __future__ import annotations
@@ -24,13 +35,14 @@ class EngineConfig:
     stop_at_paragraph: bool = True  # ...or at a paragraph break
     max_tokens: int = 32  # hard cap on generated tokens per suggestion
     # "Suggestion confidence": a suggestion ends at the last word boundary where
-    # the model (cache included) still gives at least this probability that the
+    # the model (document n-grams included) still gives at least this probability that the
     # writer types exactly it next; below it for the first word there is no
     # suggestion. 0 shows everything. Default measured on val (README).
     confidence: float = 0.2
-    # Blend the document's own n-gram counts (names, repeated phrases) into the
-    # model's probabilities (cache.py). The caller reports the document with
-    # Engine.set_document / document_changed.
+    # The document n-grams: blend the document's own n-gram counts (names,
+    # repeated phrases) into the model's probabilities (ngrams.py). The caller
+    # reports the document with Engine.set_document / document_changed.
+    # (Named before the n-grams were; QSettings keys and the engine process use it.)
     document_cache: bool = True
     alt_temperature: float = 0.8  # alternatives (Alt+]) are sampled
     alt_top_p: float = 0.95
@@ -62,11 +74,11 @@ class RequestStats:
     boundary with every reply.
     """
 
-    prompt_tokens_evaluated: int = 0  # tokens llama.cpp actually evaluated (cache misses)
+    prompt_tokens_evaluated: int = 0  # tokens llama.cpp evaluated: not in the prompt cache
     generated_tokens: int = 0
     first_token_ms: float = 0.0
     total_ms: float = 0.0
-    cache_lambda: float = 0.0  # the document cache's mean share of the probabilities
+    cache_lambda: float = 0.0  # the document n-grams' mean share of the probabilities
 
     def as_dict(self) -> dict[str, float]:
         """Return the figures as a JSON-ready dict, keyed by field name."""
@@ -85,8 +97,8 @@ class SuggestionExtra:
     generated_tokens: int = 0
     window_start: int = 0  # where the prompt window starts in the text before the cursor
     confidence: float | None = None  # the gate's confidence at the cut; None when it is off
-    cache_lambda: float = 0.0  # the document cache's mean share of the probabilities
-    cached: bool = False  # returned from the engine's memory of finished suggestions
+    cache_lambda: float = 0.0  # the document n-grams' mean share of the probabilities
+    cached: bool = False  # answered from the suggestion memo (memo.py)
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,7 @@ class Suggestion:
     """
 
     text: str
-    prompt_tokens_evaluated: int = 0  # tokens llama.cpp actually evaluated (cache misses)
+    prompt_tokens_evaluated: int = 0  # tokens llama.cpp evaluated: not in the prompt cache
     first_token_ms: float = 0.0
     total_ms: float = 0.0
     extra: SuggestionExtra = field(default_factory=SuggestionExtra, compare=False)

@@ -14,3 +14,8 @@ __all__ = ["EngineError", "GenerationCancelled", "ModelFileError", "ModelLoadErr
 
 class GenerationCancelled(EngineError):
     """A newer request superseded this one."""
+
+    @classmethod
+    def superseded(cls) -> GenerationCancelled:
+        """Return the error every cancelled request raises (one wording for all)."""
+        return cls("a newer request superseded this one")

@@ -49,6 +49,17 @@ def tokens_to_heal(tokens: Sequence[int], pieces: Sequence[bytes], *, keep: int 
     return n
 
 
+def heal(tokens: Sequence[int], vocab: Vocabulary) -> tuple[list[int], list[int], bytes]:
+    """Return the prompt `tokens` backed up for healing: (kept, removed tokens, removed text).
+
+    The first token is always kept (tokens_to_heal's keep=1).
+    """
+    n_removed = tokens_to_heal(tokens, vocab.pieces, keep=1)
+    cut = len(tokens) - n_removed
+    removed = b"".join(vocab.pieces[t] for t in tokens[cut:])
+    return list(tokens[:cut]), list(tokens[cut:]), removed
+
+
 def consume(required: bytes, piece: bytes) -> bytes | None:
     """Return what of `required` is still to be spelt after generating `piece`.
 

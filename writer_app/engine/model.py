@@ -2,9 +2,10 @@
 
 `LlamaModel` owns one `gpt2gguf.llama.LlamaRunner` (the project's one loader
 and its only door to llama-cpp-python) and adds what the engine needs: the
-byte text of every token (for token healing), KV-cache reuse by common prefix
-with a count of the tokens actually evaluated, and cancellation of a long
-prompt evaluation, raised as the engine's own errors.
+byte text of every token (for token healing), the prompt cache (`PromptCache`:
+llama.cpp's KV cache reused by common prefix, with a count of the tokens
+actually evaluated), and cancellation of a long prompt evaluation, raised as
+the engine's own errors.
 
 Not thread-safe: a llama.cpp context must be used from one thread at a time.
 """
@@ -64,6 +65,7 @@ class LlamaModel:
         self.n_gpu_layers = runner.n_gpu_layers
         self.use_extra_bufts = runner.use_extra_bufts
         self.pieces = runner.token_pieces()
+        self.prompt_cache = PromptCache(runner)
 
     @property
     def n_threads(self) -> int:
@@ -81,27 +83,17 @@ class LlamaModel:
     def evaluate(
         self, prompt: Sequence[int], should_cancel: Callable[[], bool] | None = None
     ) -> int:
-        """Bring the KV cache to exactly `prompt`, evaluating only what is not cached.
+        """Bring the prompt cache to exactly `prompt`, evaluating only what it does not hold.
 
         Returns the number of tokens evaluated. Raises GenerationCancelled when
         should_cancel() turns true (checked by llama.cpp between graph nodes for
         long evaluations), EngineError when llama.cpp fails.
         """
-        keep = reusable_prefix(self._runner.cached_tokens(), prompt)
-        new = list(prompt[keep:])
-        self._runner.rewind(keep)
-        self._decode(new, should_cancel if len(new) >= ABORT_MIN_TOKENS else None)
-        return len(new)
+        return self.prompt_cache.bring_to(prompt, should_cancel)
 
     def append(self, token: int) -> None:
         """Evaluate one more token after the cached ones (a generated token)."""
-        self._decode([token], None)
-
-    def _decode(self, tokens: list[int], should_cancel: Callable[[], bool] | None) -> None:
-        try:
-            self._runner.decode(tokens, should_cancel)
-        except DecodeAborted:
-            raise GenerationCancelled("a newer request superseded this one") from None
+        self.prompt_cache.append(token)
 
     def window_logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Return the logits after each of `tokens`, read from an empty context (n, n_vocab).
@@ -110,12 +102,17 @@ class LlamaModel:
         view valid until the next evaluation. Raises EngineError when llama.cpp fails.
         """
         self._runner.rewind(0)
-        self._decode(list(tokens), None)
+        _decode(self._runner, list(tokens), None)
         return self._runner.all_logits(len(tokens))
 
     def logits(self) -> np.ndarray:
         """Return a copy of the next-token logits after the last evaluated token."""
         return self._runner.last_logits()
+
+    def logits_view(self) -> np.ndarray:
+        """Return the next-token logits without copying them: read-only, valid until
+        the next evaluation (append, evaluate)."""
+        return self._runner.last_logits_view()
 
     def set_threads(self, n_threads: int | None) -> None:
         """Use `n_threads` threads (None: the physical cores) from the next evaluation on."""
@@ -124,3 +121,41 @@ class LlamaModel:
     def close(self) -> None:
         """Free the model and its context (idempotent)."""
         self._runner.close()
+
+
+class PromptCache:
+    """llama.cpp's KV cache seen as a cache of the last prompt: the tokens it holds,
+    kept by common prefix, so a request evaluates only what the writer typed since.
+
+    (Not the document n-grams, ngrams.py, nor the suggestion memo, memo.py.)
+    """
+
+    def __init__(self, runner: LlamaRunner):
+        self._runner = runner
+
+    def bring_to(
+        self, prompt: Sequence[int], should_cancel: Callable[[], bool] | None = None
+    ) -> int:
+        """Make the cache hold exactly `prompt`; return how many tokens were evaluated.
+
+        Raises GenerationCancelled when should_cancel() turns true during a long
+        evaluation, EngineError when llama.cpp fails.
+        """
+        keep = reusable_prefix(self._runner.cached_tokens(), prompt)
+        new = list(prompt[keep:])
+        self._runner.rewind(keep)
+        _decode(self._runner, new, should_cancel if len(new) >= ABORT_MIN_TOKENS else None)
+        return len(new)
+
+    def append(self, token: int) -> None:
+        """Evaluate one more token after the held ones (a generated token)."""
+        _decode(self._runner, [token], None)
+
+
+def _decode(
+    runner: LlamaRunner, tokens: list[int], should_cancel: Callable[[], bool] | None
+) -> None:
+    try:
+        runner.decode(tokens, should_cancel)
+    except DecodeAborted:
+        raise GenerationCancelled.superseded() from None

@@ -18,8 +18,8 @@ from tokenizers import Tokenizer
 from gpt2gguf.constants import TOKENIZER_DIR
 from tests.fixtures_text import TRAIN_TEXT
 from writer_app.engine import Engine, EngineConfig, EngineError
-from writer_app.engine import cache as cache_module
-from writer_app.engine.cache import CacheWeights, DocumentCache, NgramCounts, split_chunks
+from writer_app.engine import ngrams as ngrams_module
+from writer_app.engine.ngrams import DocumentNgrams, NgramCounts, NgramWeights, split_chunks
 
 N_VOCAB = 50257
 
@@ -30,11 +30,11 @@ def tokenize():
     return lambda text: tok.encode(text).ids
 
 
-def rebuilt(tokenize, text: str) -> DocumentCache:
-    return DocumentCache(tokenize, N_VOCAB, text)
+def rebuilt(tokenize, text: str) -> DocumentNgrams:
+    return DocumentNgrams(tokenize, N_VOCAB, text)
 
 
-def assert_same_counts(a: DocumentCache, b: DocumentCache) -> None:
+def assert_same_counts(a: DocumentNgrams, b: DocumentNgrams) -> None:
     assert a.text == b.text
     assert a.counts.as_dict() == b.counts.as_dict()
     assert (a.counts.total, a.counts.distinct) == (b.counts.total, b.counts.distinct)
@@ -63,12 +63,12 @@ def test_counts_hold_every_ngram_of_the_token_stream():
 def test_incremental_updates_equal_a_rebuild_after_random_edits(tokenize, monkeypatch):
     """Property test: insertions, deletions, undo, paste and full-text syncs, in any
     order and at any place, leave the counts exactly those of a rebuild."""
-    monkeypatch.setattr(cache_module, "MERGE_AT", 40)  # merge often, so merges are tested too
+    monkeypatch.setattr(ngrams_module, "MERGE_AT", 40)  # merge often, so merges are tested too
     rng = random.Random(14)
     source = TRAIN_TEXT
     snippets = ["a", " ", "\n", "\n\n", "Zyr", "galon ", '"', "“Who?” ", "dragon"]
     for _ in range(12):
-        doc = DocumentCache(tokenize, N_VOCAB, source[: rng.randrange(0, 600)])
+        doc = DocumentNgrams(tokenize, N_VOCAB, source[: rng.randrange(0, 600)])
         text = doc.text
         undo: list[tuple[int, int, str]] = []
         for _ in range(60):
@@ -101,13 +101,13 @@ def test_incremental_updates_equal_a_rebuild_after_random_edits(tokenize, monkey
 
 
 def test_an_edit_outside_the_document_is_refused(tokenize):
-    doc = DocumentCache(tokenize, N_VOCAB, "Short.")
+    doc = DocumentNgrams(tokenize, N_VOCAB, "Short.")
     with pytest.raises(ValueError, match="outside"):
         doc.edit(3, 10, "")
 
 
 def test_turning_the_cache_off_keeps_the_text_and_on_again_recounts_it(tokenize):
-    doc = DocumentCache(tokenize, N_VOCAB, "The dragon flew.\n\nIt landed.")
+    doc = DocumentNgrams(tokenize, N_VOCAB, "The dragon flew.\n\nIt landed.")
     doc.enable(None)
     doc.edit(len(doc), 0, " Then it slept.")
     assert doc.counts.total == 0
@@ -119,12 +119,12 @@ def test_mixing_gives_a_deterministic_context_most_of_the_probability():
     counts = NgramCounts(N_VOCAB)
     counts.rebuild([np.array([1, 2, 3, 9, 1, 2, 3, 8, 1, 2, 3, 7, 1, 2])])
     probs = np.full(N_VOCAB, 1.0 / N_VOCAB, dtype=np.float32)
-    lam = CacheWeights().mix(probs, counts, [1, 2], entropy=10.0)  # an unsure model
+    lam = NgramWeights().mix(probs, counts, [1, 2], entropy=10.0)  # an unsure model
     assert probs.sum() == pytest.approx(1.0, abs=1e-4)
     assert int(np.argmax(probs)) == 3 and probs[3] > 0.5
     assert 0 < lam < 1
     fresh = np.full(N_VOCAB, 1.0 / N_VOCAB, dtype=np.float32)
-    assert CacheWeights().mix(fresh, NgramCounts(N_VOCAB), [1, 2]) == 0.0
+    assert NgramWeights().mix(fresh, NgramCounts(N_VOCAB), [1, 2]) == 0.0
 
 
 # ----- the engine --------------------------------------------------------------------------

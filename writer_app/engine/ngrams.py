@@ -1,12 +1,16 @@
-"""The document's own words: token n-gram counts over the whole document, blended into the model.
+"""The document n-grams: token n-gram counts over the whole document, blended into the model.
+
+(Settings: "Learn names and phrases from the document"; EngineConfig.document_cache.
+Not to be confused with the prompt cache, llama.cpp's KV cache of the last
+prompt (model.PromptCache), nor with the suggestion memo (memo.SuggestionMemo).)
 
 A small GPT-2 cannot know a story's invented names or the phrases its writer
-repeats, and its 512-token window forgets them after a page. The cache counts
+repeats, and its 512-token window forgets them after a page. DocumentNgrams counts
 the document's token n-grams (a context of up to MAX_CONTEXT tokens and the
 token after it) over the WHOLE document and mixes them into the model's
-next-token probabilities (`CacheWeights.mix`):
+next-token probabilities (`NgramWeights.mix`):
 
-    p = (1-λ)·p_model + λ·p_cache
+    p = (1-λ)·p_model + λ·p_ngrams
 
 built order by order, from the document's unigram up to the longest context
 seen (q_-1 = p_model, q_k = (1-w_k)·q_{k-1} + w_k·counts_k/n). The weight
@@ -32,7 +36,7 @@ words) plus a dict of recent changes, merged in now and then.
 
 Chunk boundaries depend only on the two characters around them, so the
 chunks, their tokens and the counts after any series of edits are exactly
-those of a rebuild from the final text (tests/engine/test_cache.py checks it).
+those of a rebuild from the final text (tests/engine/test_ngrams.py checks it).
 """
 
 from __future__ import annotations
@@ -51,11 +55,13 @@ COMPARE_BLOCK = 65536  # characters compared at once when diffing a synced text
 CHUNK_BOUNDARY = re.compile(r"(?<=\n)(?=[^\n])")
 
 Tokenize = Callable[[str], Sequence[int]]
+_NO_IDS = np.empty(0, dtype=np.int64)  # followers() of a context never seen
+_NO_COUNTS = np.empty(0, dtype=np.int32)
 
 
 @dataclass(frozen=True)
-class CacheWeights:
-    """How far the cache's counts move the model (see the module docstring).
+class NgramWeights:
+    """How far the document's n-gram counts move the model (see the module docstring).
 
     A context of k tokens gets half the weight when its evidence, raised to
     `power` (k = 0, the document's unigram: not raised), equals gamma[k] and
@@ -76,14 +82,14 @@ class CacheWeights:
         entropy: float | None = None,
         exclude: int | None = None,
     ) -> float:
-        """Blend the cache into `probs` (the model's next-token probabilities) in place.
+        """Blend the document's n-grams into `probs` (the model's next-token probabilities) in place.
 
         `context` is the token stream before the next token (its last
         max_context tokens are used); `entropy` is the model's (None: the pivot).
         `exclude`: a token of which one occurrence after this context is not
         evidence (the writer's own half-typed word, which the document holds
         because it was just typed). Returns λ, the share of the result the
-        cache contributed (0.0 when the document holds no evidence here).
+        n-grams contributed (0.0 when the document holds no evidence here).
         """
         scale = 1.0 if entropy is None else math.exp(-self.beta * (entropy - self.pivot))
         orders = []  # (weight, None for the dense unigram or (ids, probabilities))
@@ -108,7 +114,7 @@ class CacheWeights:
             orders.append((self._weight(k, n, len(ids), scale), (ids, cnt / n)))
         if not orders:
             return 0.0
-        # q_k = (1-w_k)·q_{k-1} + w_k·cache_k from q_{-1} = model: the model keeps
+        # q_k = (1-w_k)·q_{k-1} + w_k·ngrams_k from q_{-1} = model: the model keeps
         # the product of all (1-w), each order its w times the (1-w) of those above it.
         keep = 1.0
         for w, _ in orders:
@@ -119,7 +125,11 @@ class CacheWeights:
             share = w * above
             above *= 1.0 - w
             if dist is None:
-                probs += (share / total) * counts.unigram
+                # Only the tokens the document holds move (the others add 0.0 and
+                # stay as they were), so they alone are touched: a few hundred
+                # entries instead of the whole vocabulary, to the same values.
+                ids, cnt = counts.unigram_support()
+                probs[ids] = probs[ids] + (share / total) * cnt
                 if own:
                     probs[exclude] -= share / total
             else:
@@ -152,6 +162,7 @@ class NgramCounts:
         # Recent changes, per context length: packed context -> {next token: count change}.
         self._pending: list[dict[int, dict[int, int]]] = [{} for _ in range(self.max_context + 1)]
         self._n_pending = 0
+        self._support: tuple[np.ndarray, np.ndarray] | None = None  # unigram_support()'s
 
     # ----- updates -----------------------------------------------------------------
     def add(self, tokens: Sequence[int], sign: int = 1, lo: int = 0, hi: int | None = None) -> None:
@@ -161,6 +172,7 @@ class NgramCounts:
         """
         hi = len(tokens) if hi is None else hi
         bits = self.bits
+        self._support = None
         for i in range(lo, hi):
             nxt = int(tokens[i])
             before = int(self.unigram[nxt])
@@ -233,22 +245,34 @@ class NgramCounts:
         self._n_pending = 0
 
     # ----- queries -----------------------------------------------------------------
+    def unigram_support(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (ids, counts as float64) of the tokens counted at least once.
+
+        Kept until the next add() or rebuild(): one per edit, read per generated token.
+        """
+        if self._support is None:
+            ids = np.flatnonzero(self.unigram)
+            self._support = (ids, self.unigram[ids].astype(np.float64))
+        return self._support
+
     def followers(self, context: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Return (token ids, counts) of what followed `context` (1..max_context tokens), maybe empty."""
         k = len(context)
+        bits = self.bits
         ctx = 0
         for j in range(1, k + 1):
-            ctx |= int(context[k - j]) << (self.bits * (j - 1))
+            ctx |= int(context[k - j]) << (bits * (j - 1))
         keys = self._keys[k]
-        lo = int(np.searchsorted(keys, np.uint64(ctx << self.bits)))
-        hi = (
-            int(np.searchsorted(keys, np.uint64((ctx + 1) << self.bits)))
-            if ((ctx + 1) << self.bits) < (1 << 64)
-            else len(keys)
-        )
-        ids = (keys[lo:hi] & np.uint64((1 << self.bits) - 1)).astype(np.int64)
-        cnt = self._counts[k][lo:hi]
+        first, past = ctx << bits, (ctx + 1) << bits
+        if past < (1 << 64):  # both ends in one search: this runs per generated token
+            lo, hi = keys.searchsorted(np.array((first, past), dtype=np.uint64)).tolist()
+        else:
+            lo, hi = int(keys.searchsorted(np.uint64(first))), len(keys)
         pending = self._pending[k].get(ctx)
+        if lo == hi and not pending:
+            return _NO_IDS, _NO_COUNTS
+        ids = (keys[lo:hi] & np.uint64((1 << bits) - 1)).astype(np.int64)
+        cnt = self._counts[k][lo:hi]
         if pending:
             p_ids = np.fromiter(pending.keys(), dtype=np.int64, count=len(pending))
             p_cnt = np.fromiter(pending.values(), dtype=np.int64, count=len(pending))
@@ -295,13 +319,13 @@ def split_chunks(text: str) -> list[str]:
     return CHUNK_BOUNDARY.split(text) if text else []
 
 
-class DocumentCache:
+class DocumentNgrams:
     """The document as chunks, their tokens, and the n-gram counts over all of them.
 
     `edit(start, removed, inserted)` applies one change (offsets in Python
     characters, i.e. code points); `set_text(text)` syncs to a full text by
     editing only what differs. With tokenize=None only the text is kept
-    (the cache is off): `enable(tokenize)` counts it when it is turned on.
+    (the n-grams are off): `enable(tokenize)` counts it when it is turned on.
     """
 
     def __init__(

@@ -1,0 +1,120 @@
+"""What a generated token costs in the engine, against llama-cpp-python's own create_completion.
+
+One run types the first --words words of a text; after each word it asks for
+--tokens tokens from (a) llama-cpp-python's create_completion (through
+gpt2gguf.llama.LlamaRunner.complete, greedy), (b) the engine with the gate off
+and the document n-grams off, (c) the engine with the gate off and the
+document n-grams on, fed the text typed so far. The three are asked in turn
+after every word, so a busy machine slows them alike. Prints one JSON object
+(per-request and per-token p50/p95 in ms, the ratios to create_completion)
+and the command that made it.
+
+    .venv/bin/python benchmarks/token_cost.py [--model M.gguf] [--text FILE] [--threads 1]
+
+The engine's stop rules are set so that it, too, stops only at --tokens or
+at <|endoftext|>; ratios are of the per-token medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.engine_latency import STORY  # noqa: E402
+from gpt2gguf.constants import default_model_path  # noqa: E402
+from gpt2gguf.llama import LlamaRunner  # noqa: E402
+from writer_app.engine import Engine, EngineConfig  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the q-th percentile (0..100) of `values`, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def summary(ms: list[float], tokens: list[int]) -> dict:
+    """Return p50/p95 per request and per generated token, and the mean token count."""
+    per_token = [m / max(1, t) for m, t in zip(ms, tokens, strict=True)]
+    return {
+        "request_ms_p50": round(statistics.median(ms), 3),
+        "request_ms_p95": round(percentile(ms, 95), 3),
+        "token_ms_p50": round(statistics.median(per_token), 4),
+        "token_ms_p95": round(percentile(per_token, 95), 4),
+        "tokens_mean": round(statistics.mean(tokens), 2),
+    }
+
+
+def main() -> int:
+    """Run the comparison; print its JSON report and the command; return 0."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="GGUF to measure (default: the bundled model)")
+    parser.add_argument("--text", help="text to type (default: the engine_latency story)")
+    parser.add_argument("--words", type=int, default=120)
+    parser.add_argument("--tokens", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--n-ctx", type=int, default=512)
+    args = parser.parse_args()
+
+    model = Path(args.model) if args.model else default_model_path()
+    text = Path(args.text).read_text(encoding="utf-8") if args.text else STORY
+    words = text.split(" ")[: args.words]
+    config = EngineConfig(
+        model_path=model,
+        n_threads=args.threads,
+        n_ctx=args.n_ctx,
+        max_tokens=args.tokens,
+        confidence=0.0,  # the gate off: every token counts
+        max_words=0,  # no stop rule ends a suggestion before --tokens
+        max_sentences=0,
+        stop_at_paragraph=False,
+    )
+    runs = {"create_completion": ([], []), "engine": ([], []), "engine_ngrams": ([], [])}
+    with (
+        LlamaRunner(model, n_ctx=args.n_ctx, n_threads=args.threads) as runner,
+        Engine(EngineConfig(**{**config.__dict__, "document_cache": False})) as plain,
+        Engine(config) as ngrams,
+    ):
+        for i in range(1, len(words) + 1):
+            typed = " ".join(words[:i])
+            ngrams.set_document(typed)  # the app reports edits as they happen: not timed
+
+            t0 = time.perf_counter()
+            _, n = runner.complete(typed, args.tokens)
+            runs["create_completion"][0].append((time.perf_counter() - t0) * 1000)
+            runs["create_completion"][1].append(n)
+            for name, engine in (("engine", plain), ("engine_ngrams", ngrams)):
+                t0 = time.perf_counter()
+                engine.suggest(typed)
+                runs[name][0].append((time.perf_counter() - t0) * 1000)
+                runs[name][1].append(engine.last_stats.generated_tokens)
+    report = {name: summary(ms, tokens) for name, (ms, tokens) in runs.items()}
+    base = report["create_completion"]["token_ms_p50"]
+    report["ratio_token_p50"] = {
+        name: round(report[name]["token_ms_p50"] / base, 3) for name in ("engine", "engine_ngrams")
+    }
+    base_request = report["create_completion"]["request_ms_p50"]
+    report["ratio_request_p50"] = {
+        name: round(report[name]["request_ms_p50"] / base_request, 3)
+        for name in ("engine", "engine_ngrams")
+    }
+    report["settings"] = {
+        "model": model.name,
+        "words": len(words),
+        "tokens": args.tokens,
+        "threads": args.threads,
+        "n_ctx": args.n_ctx,
+    }
+    report["command"] = shlex.join([sys.executable, *sys.argv])
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
