@@ -1,18 +1,23 @@
-"""Typing speed of the editor on a short file, a 3 MB novel and a 30 MB document.
+"""Typing speed of the editor on a short file, a 3 MB novel, a 30 MB document and a 10 MB line.
 
 Prints one JSON object (with the command that made it): for each document the
 time to open it (read, decode, lay out, count), and the time per keystroke to
 insert a character at the end and repaint (p50, p95, max), plus the work the
 app does in the pauses between keys (word count, recovery autosave, prompt).
 
-    .venv/bin/python benchmarks/editor_keystrokes.py                 # short, 3 MB, 30 MB
+    .venv/bin/python benchmarks/editor_keystrokes.py                 # short, 3 MB, 30 MB, 10 MB line
     .venv/bin/python benchmarks/editor_keystrokes.py --sizes-mb 3 --keys 500
+    .venv/bin/python benchmarks/editor_keystrokes.py --sizes-mb --one-line-mb 10 1 --compare
 
 It runs the real MainWindow without a model (suggestions run off the UI
 thread) on Qt's offscreen platform unless QT_QPA_PLATFORM says otherwise, with
 settings and recovery files in a temporary folder. The goal: p95 of at most
 16 ms (one frame at 60 Hz, so typing never stutters) on the 3 MB novel, as on
-the short file.
+the short file, and on a file of one 10 MB line (one paragraph: a file without
+line breaks) too. --compare types the one-line files a second time with the
+editor's long-paragraph fast path off (every paragraph counted whole per edit,
+as before it), to show what it saves; Qt lays the whole paragraph out again on
+every key either way (QTextEngine: line breaks, itemizing, shaping).
 """
 
 from __future__ import annotations
@@ -37,8 +42,9 @@ TYPED = "And then, at last, the light went out. "  # cycled through, one key at 
 SHORT_BYTES = 3_000  # a short story's opening, the baseline the novel must match
 
 
-def make_document(path: Path, size_bytes: int, seed: int = 0) -> None:
-    """Write prose paragraphs (40 to 160 words) of about size_bytes to path."""
+def make_document(path: Path, size_bytes: int, seed: int = 0, one_line: bool = False) -> None:
+    """Write prose paragraphs (40 to 160 words) of about size_bytes to path; with one_line,
+    the sentences run on in one paragraph, without a line break."""
     rng = random.Random(seed)
     paragraphs, total = [], 0
     while total < size_bytes:
@@ -46,7 +52,7 @@ def make_document(path: Path, size_bytes: int, seed: int = 0) -> None:
         paragraph = " ".join(words).capitalize() + "."
         paragraphs.append(paragraph)
         total += len(paragraph) + 1
-    path.write_text("\n".join(paragraphs), encoding="utf-8")
+    path.write_text((" " if one_line else "\n").join(paragraphs), encoding="utf-8")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -118,8 +124,17 @@ def measure(window, app, path: Path, name: str, keys: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its JSON report; returns 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes-mb", type=float, nargs="+", default=[3.0, 30.0])
+    parser.add_argument("--sizes-mb", type=float, nargs="*", default=[3.0, 30.0])
     parser.add_argument("--keys", type=int, default=200, help="keystrokes per document")
+    parser.add_argument("--one-line-mb", type=float, nargs="*", default=[10.0])
+    parser.add_argument(
+        "--one-line-keys", type=int, default=20, help="keystrokes per one-line document"
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="type the one-line documents again with the long-paragraph fast path off",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -146,20 +161,28 @@ def main(argv: list[str] | None = None) -> int:
 
         window = MainWindow(AppSettings(), load_model=False)
         window.show()
-        documents = [("short", SHORT_BYTES)] + [
-            (f"{mb:g} MB", int(mb * 1e6)) for mb in args.sizes_mb
-        ]
+        fast = window.editor.words.long_paragraph_chars
+        # (name, bytes, one line, keys, the word counter's long-paragraph threshold)
+        documents = [("short", SHORT_BYTES, False, args.keys, fast)]
+        documents += [(f"{mb:g} MB", int(mb * 1e6), False, args.keys, fast) for mb in args.sizes_mb]
+        for mb in args.one_line_mb:
+            documents.append((f"{mb:g} MB one line", int(mb * 1e6), True, args.one_line_keys, fast))
+            if args.compare:
+                name = f"{mb:g} MB one line, fast path off"
+                documents.append((name, int(mb * 1e6), True, args.one_line_keys, float("inf")))
         results = []
-        for name, size in documents:
-            path = folder / f"{name.replace(' ', '')}.txt"
-            make_document(path, size)
-            print(f"{name}: opening and typing {args.keys} keys...", file=sys.stderr)
+        for name, size, one_line, keys, long_paragraph in documents:
+            path = folder / f"{name.replace(' ', '').replace(',', '')}.txt"
+            make_document(path, size, one_line=one_line)
+            print(f"{name}: opening and typing {keys} keys...", file=sys.stderr)
             warnings.clear()
-            report = measure(window, app, path, name, args.keys)
+            window.editor.words.long_paragraph_chars = long_paragraph
+            report = measure(window, app, path, name, keys)
             report["warnings"] = list(warnings)
             results.append(report)
             window.files.new_file()  # frees the document before the next one
             path.unlink()
+        window.editor.words.long_paragraph_chars = fast
         window.shutdown()
 
     print(
@@ -167,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "benchmark": "editor_keystrokes",
                 "keys_per_document": args.keys,
+                "keys_per_one_line_document": args.one_line_keys,
                 "documents": results,
                 "machine": {
                     "cpus": os.cpu_count(),

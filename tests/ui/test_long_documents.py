@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import sys
 
-from PySide6.QtGui import QTextCursor
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextBlock, QTextCursor
 from PySide6.QtWidgets import QTextEdit
 
 from writer_app.ui.editor.ghost_editor import GhostEditor
@@ -33,12 +35,15 @@ def test_the_word_count_never_reads_the_whole_text(qtbot, make_window, monkeypat
     assert window.status.words_label.text() == f"{expected:,} words"
 
 
-def test_the_word_count_stays_exact_through_random_edits(qtbot):
+@pytest.mark.parametrize("long_paragraph", [20_000, 0], ids=["short-paragraphs", "long-ones"])
+def test_the_word_count_stays_exact_through_random_edits(qtbot, long_paragraph):
     editor = GhostEditor()
     qtbot.addWidget(editor)
+    # long-ones: every paragraph is counted as a 10 MB line is, from around each edit.
+    editor.words.long_paragraph_chars = long_paragraph
     editor.set_text(novel(30) + "\n\n  trailing   spaces\u00a0and\u2028breaks ")
     rng = random.Random(5)
-    pieces = ["word", " ", "\n", "two words", "\n\npara\n", "\t", "", "x\u2029y"]
+    pieces = ["word", " ", "\n", "two words", "\n\npara\n", "\t", "", "x\u2029y", "\U0001f600 a"]
     for step in range(300):
         doc = editor.document()
         size = doc.characterCount() - 1
@@ -59,6 +64,43 @@ def test_the_word_count_stays_exact_through_random_edits(qtbot):
             editor.setTextCursor(cursor)
             qtbot.keyClicks(editor, rng.choice(["a", " ", "ab c"]))
         assert editor.words.total == len(editor.toPlainText().split()), f"step {step}"
+
+
+def test_typing_in_a_very_long_paragraph_never_copies_it(qtbot, make_window, monkeypatch, tmp_path):
+    # A 10 MB file without a line break is one paragraph: a copy of it per key (to count
+    # its words, or to see whether the cursor is at its end) costs more than the key may.
+    window = make_window(load_model=False)
+    path = tmp_path / "one-line.txt"
+    path.write_text("word " * 10_000 + "end\nShort one.")
+    assert window.files.open_file(path)
+    editor = window.editor
+    long_block = editor.document().begin()
+    assert long_block.length() > editor.words.long_paragraph_chars
+    text_of = QTextBlock.text
+
+    def short_text(block):
+        assert block.length() <= 1_000, "a long paragraph was copied"
+        return text_of(block)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(QTextBlock, "text", short_text)
+        qtbot.keyClick(editor, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(editor, Qt.Key.Key_Up)
+        qtbot.keyClick(editor, Qt.Key.Key_End)
+        qtbot.keyClicks(editor, " and then   more words")
+        qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+        qtbot.keyClicks(editor, "s. Two")
+        assert editor.at_end_of_paragraph()
+        tail = editor.text_before_cursor(1000)
+        qtbot.keyClick(editor, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(editor, "Begin ")
+        assert not editor.at_end_of_paragraph()
+    # The count is exact once read (the deletion left the paragraph to count then).
+    assert editor.words.total == len(editor.toPlainText().split()) == 10_000 + 1 + 6 + 2
+    assert window.files.save()
+    saved = path.read_text()
+    assert saved == "Begin " + "word " * 10_000 + "end and then   more words. Two\nShort one."
+    assert 500 < len(tail) <= 1000 and saved.endswith(tail + "\nShort one.")
 
 
 def test_opening_gives_every_paragraph_the_line_height_and_no_undo_history(qtbot):

@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         f.path_changed.connect(self._on_path_changed)
         f.file_used.connect(self._remember_file)
         f.flash.connect(status.flash)
+        self.editor.notice.connect(status.flash)  # what a paste left out
         f.lasting.connect(lambda text: status.set_message(text, error=bool(text)))
         self.editor.document().modificationChanged.connect(self._update_title)
 

@@ -7,7 +7,9 @@ not in toPlainText(), the undo stack, the clipboard or the word count until
 the writer accepts it (Tab, or Ctrl+Right for one word).
 
 QTextEdit rather than QPlainTextEdit because only QTextEdit honours a
-block's line height, and prose wants air between lines.
+block's line height, and prose wants air between lines. Every paragraph
+carries that line height in its block format, and the editor inserts new
+paragraphs itself (Return, see _new_paragraph) so that they carry it too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetricsF,
     QKeyEvent,
+    QKeySequence,
     QPainter,
     QPalette,
     QResizeEvent,
@@ -31,16 +34,32 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QTextEdit, QWidget
 
 from writer_app.engine import type_through
-from writer_app.ui.editor.word_count import WordCounter
+from writer_app.ui.editor.word_count import LONG_PARAGRAPH_CHARS, WordCounter
 
 _NEXT_WORD = re.compile(r"\s*\S+")
 _PARAGRAPH_SEPARATOR = "\u2029"  # what QTextCursor.selectedText() uses for "\n"
+# Pasted C0 control characters (and DEL) are left out: they are invisible, and a
+# NUL makes the saved file unreadable as text. Tab and newline are prose; a
+# carriage return is a line end, made "\n" first.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_LINE_END = re.compile("\r\n?")
+_UNDO_SEAL = "\u200b"  # inserted and removed again at the end of an accept; see _insert
+# How much text around the cursor is read at a time: never a whole paragraph, which
+# can be a 10 MB line that would take longer to copy than a keystroke may.
+_PROBE_CHARS = 256
+NOTICE_MS = 6_000  # how long the status bar shows a notice
 QT_LAYOUT_LIMIT_PX = 2**31 // 256 - 1  # QFIXED_MAX: where QTextDocumentLayout stops
 _COMMAND_MODIFIERS = (
     Qt.KeyboardModifier.ControlModifier
     | Qt.KeyboardModifier.AltModifier
     | Qt.KeyboardModifier.MetaModifier
 )
+
+
+def clean_pasted_text(text: str) -> tuple[str, int]:
+    """Return `text` with "\\r\\n" and "\\r" made "\\n" and without control characters
+    (but tab and newline), and the number of characters left out."""
+    return _CONTROL_CHARS.subn("", _LINE_END.sub("\n", text))
 
 
 class GhostEditor(QTextEdit):
@@ -57,6 +76,7 @@ class GhostEditor(QTextEdit):
     ghost_changed = Signal()  # the ghost text appeared, shrank, was cycled or hidden
     request_now = Signal()  # Ctrl+Space
     cycle_requested = Signal(int)  # Alt+] (+1) or Alt+[ (-1)
+    notice = Signal(str, int)  # a passing status-bar message (text, ms): what a paste left out
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -68,6 +88,10 @@ class GhostEditor(QTextEdit):
         self._ghost = ""
         self._ghost_pos = -1
         self._internal = 0  # >0 while the editor itself edits (accepts, type-through, formats)
+        # (cursor position, the letters Backspace just deleted there) until the writer
+        # types again: a ghost that only offers them back is not shown (issue 27).
+        self._deleted = (-1, "")
+        self._backspacing = False
         self._line_height = 150
         self._text_width_chars = 72
         self.words = WordCounter(self.document(), self)  # .total: the words in the document
@@ -87,8 +111,14 @@ class GhostEditor(QTextEdit):
         return self._ghost_pos if self._ghost else -1
 
     def show_ghost(self, text: str, position: int) -> None:
-        """Show `text` as the ghost at `position`, if the cursor is still there."""
-        if not text or position != self.textCursor().position() or self.textCursor().hasSelection():
+        """Show `text` as the ghost at `position`, if the cursor is still there (and the
+        text is not just the letters Backspace deleted there)."""
+        cursor = self.textCursor()
+        if not text or position != cursor.position() or cursor.hasSelection():
+            self.hide_ghost()
+            return
+        where, deleted = self._deleted
+        if position == where and text.startswith(deleted):
             self.hide_ghost()
             return
         self._ghost, self._ghost_pos = text, position
@@ -144,8 +174,27 @@ class GhostEditor(QTextEdit):
         with self._internal_edit():
             cursor.beginEditBlock()  # one undo step, never merged with the typing before it
             cursor.insertText(text)
+            # Nor with the typing after it: Qt merges typed text into an edit block that
+            # ends with an insertion next to it (QTextDocumentPrivate::appendUndoItem), and
+            # one Ctrl+Z then took back the words typed after a Tab with the suggestion.
+            # A block that ends with a removal is never merged into.
+            end = cursor.position()
+            cursor.insertText(_UNDO_SEAL)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
             cursor.endEditBlock()
             self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    def _new_paragraph(self) -> None:
+        # Return, done here rather than by Qt: in an empty paragraph whose format is not
+        # Qt's default (ours has a line height), QTextEdit's Return only resets the format
+        # and inserts nothing ("Enter twice ends a list"). That ate the first Return after
+        # a blank line or at the end of a file ending with a line break, and left that
+        # paragraph, and every one after it, with Qt's tighter default spacing.
+        cursor = self.textCursor()
+        cursor.insertBlock(self._block_format(), cursor.charFormat())
+        self.setTextCursor(cursor)
         self.ensureCursorVisible()
 
     # --- text -------------------------------------------------------------
@@ -163,10 +212,22 @@ class GhostEditor(QTextEdit):
         if max_chars is not None and end > max_chars:
             step = max(1, max_chars // 2)
             start = (end - max_chars) // step * step + step
-        cursor = QTextCursor(self.document())
-        cursor.setPosition(start)
-        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-        return cursor.selectedText().replace(_PARAGRAPH_SEPARATOR, "\n")
+        return self._text_between(start, end)
+
+    def _text_between(self, start: int, end: int) -> str:
+        """Return the document's text from position `start` to `end`, with "\\n" line ends."""
+        doc = self.document()
+        if max(doc.findBlock(start).length(), doc.findBlock(end).length()) > LONG_PARAGRAPH_CHARS:
+            # The first QTextCursor placed in a long paragraph after an edit costs Qt a
+            # pass over the whole paragraph (1.5 s for a 10 MB line) to find its x in
+            # the new layout; reading the characters one by one costs 1 µs each.
+            text = "".join(map(doc.characterAt, range(start, end)))
+        else:
+            cursor = QTextCursor(doc)
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            text = cursor.selectedText()
+        return text.replace(_PARAGRAPH_SEPARATOR, "\n")
 
     def layout_overflows(self) -> bool:
         """Return True when the document is too tall for Qt to lay out and scroll to its end.
@@ -179,7 +240,15 @@ class GhostEditor(QTextEdit):
     def at_end_of_paragraph(self) -> bool:
         """Return True when only whitespace follows the cursor in its paragraph."""
         cursor = self.textCursor()
-        return not cursor.block().text()[cursor.positionInBlock() :].strip()
+        block = cursor.block()
+        end = block.position() + block.length() - 1
+        position = cursor.position()
+        while position < end:  # a little at a time: never a copy of a 10 MB line
+            step = min(end, position + _PROBE_CHARS)
+            if self._text_between(position, step).strip():
+                return False
+            position = step
+        return True
 
     def set_text(self, text: str) -> None:
         """Replace the whole document (a file was opened); clears undo history and the ghost."""
@@ -200,6 +269,20 @@ class GhostEditor(QTextEdit):
             self.setTextCursor(QTextCursor(doc))
         self.words.reset(text)
         doc.setModified(False)
+
+    def setDocument(self, document) -> None:  # noqa: N802 (Qt naming)
+        """Show `document` instead (a project's chapter, which keeps its own undo history):
+        the ghost goes; the word count, the edit signals and the prose format follow it."""
+        self.hide_ghost()
+        self.document().contentsChange.disconnect(self._on_contents_change)
+        super().setDocument(document)  # deletes the editor's first document, its own child
+        document.setDefaultFont(self.font())
+        # Each document keeps its count as its child: a chapter switch recounts nothing.
+        self.words = document.findChild(WordCounter) or WordCounter(document, document)
+        document.contentsChange.connect(self._on_contents_change)
+        self.revision += 1  # a suggestion made for the other document is stale
+        if document.firstBlock().blockFormat().lineHeight() != self._line_height:
+            self._apply_block_format()
 
     def set_prose_format(self, font: QFont, line_height: int, text_width_chars: int) -> None:
         """Set the font, the line height (percent) and the text column's width in characters.
@@ -260,6 +343,8 @@ class GhostEditor(QTextEdit):
 
     def _on_contents_change(self, position: int, removed: int, added: int) -> None:
         self.revision += 1
+        if not self._backspacing:
+            self._deleted = (-1, "")
         if self._internal:
             return
         self.hide_ghost()
@@ -274,9 +359,26 @@ class GhostEditor(QTextEdit):
         super().mousePressEvent(event)
 
     def insertFromMimeData(self, source) -> None:  # noqa: N802
-        # Pasting is an edit like any other; plain text only (acceptRichText is off).
+        # Pasting (and dropping) is an edit like any other; plain text only, without
+        # control characters. Inserted as text, not as Qt's plain-text fragment, so the
+        # pasted paragraphs take the prose format of the paragraph they land in.
         self.hide_ghost()
-        super().insertFromMimeData(source)
+        if not source.hasText():
+            return
+        text, left_out = clean_pasted_text(source.text())
+        if left_out:
+            s = "s" if left_out != 1 else ""
+            self.notice.emit(
+                f"Left out {left_out} invisible control character{s} from the pasted text.",
+                NOTICE_MS,
+            )
+        if text:
+            cursor = self.textCursor()
+            cursor.beginEditBlock()  # one undo step, as Qt's own paste
+            cursor.insertText(text)
+            cursor.endEditBlock()
+            self.setTextCursor(cursor)
+            self.ensureCursorVisible()
 
     # --- keys ---------------------------------------------------------------
 
@@ -318,7 +420,36 @@ class GhostEditor(QTextEdit):
         elif command in ("next", "previous"):
             self.cycle_requested.emit(1 if command == "next" else -1)
         elif not self._type_through(event):
+            self._edit(event)
+
+    def _edit(self, event: QKeyEvent) -> None:
+        """Let `event` edit the text as a text editor's key does."""
+        if event.matches(QKeySequence.StandardKey.InsertParagraphSeparator) and not (
+            self.isReadOnly()
+        ):
+            self._new_paragraph()
+            event.accept()
+        elif event.key() == Qt.Key.Key_Backspace and not self.textCursor().hasSelection():
+            self._backspace(event)
+        else:
             super().keyPressEvent(event)
+
+    def _backspace(self, event: QKeyEvent) -> None:
+        # Remember what it deletes (consecutive Backspaces add up), for show_ghost.
+        before = self.textCursor().position()
+        old = self._text_between(max(0, before - _PROBE_CHARS), before)
+        self._backspacing = True
+        try:
+            super().keyPressEvent(event)
+        finally:
+            self._backspacing = False
+        after = self.textCursor().position()
+        if not 0 < before - after <= len(old):
+            self._deleted = (-1, "")
+            return
+        deleted = old[len(old) - (before - after) :]
+        where, earlier = self._deleted
+        self._deleted = (after, deleted + earlier if where == before else deleted)
 
     def _type_through(self, event: QKeyEvent) -> bool:
         # Typing the ghost's own next characters consumes them and keeps the rest.
@@ -335,7 +466,7 @@ class GhostEditor(QTextEdit):
         if rest is None:
             return False
         with self._internal_edit():
-            super().keyPressEvent(event)
+            self._edit(event)
         if self.textCursor().position() == self._ghost_pos:  # the key did not insert after all
             return True
         self._keep_rest(rest)
