@@ -40,8 +40,10 @@ def test_misspelled_words_are_underlined_but_not_the_word_being_typed(editor):
     assert underlined(editor) == ["brwon", "Quenby", "aloen"]
     editor.spelling.checker.set_project_words(["Quenby"])
     editor.spelling.refresh()
-    assert [editor.toPlainText()[s.cursor.selectionStart() : s.cursor.selectionEnd()]
-            for s in editor.extraSelections()] == ["brwon", "aloen"]
+    assert [
+        editor.toPlainText()[s.cursor.selectionStart() : s.cursor.selectionEnd()]
+        for s in editor.extraSelections()
+    ] == ["brwon", "aloen"]
 
 
 def test_the_ghost_is_never_checked(editor):
@@ -86,3 +88,23 @@ def test_a_correct_word_gets_the_usual_menu_only(editor):
     menu = editor.spelling.build_menu(point_of(editor, 12))
     assert not any("Dictionary" in a.text() for a in menu.actions())
     assert any("Copy" in a.text() for a in menu.actions())
+
+
+def test_a_very_long_paragraph_is_checked_only_where_it_shows(editor, monkeypatch):
+    from PySide6.QtGui import QTextBlock
+
+    line = "All is well here. " * 20_000 + "A misteak at the very end."
+    editor.set_text("A misteak first. " + line)
+    cursor = editor.textCursor()
+    cursor.setPosition(0)
+    editor.setTextCursor(cursor)
+
+    whole_text = QTextBlock.text
+
+    def no_whole_copies(block):
+        if block.length() > 100_000:
+            raise AssertionError("the whole long paragraph was copied")
+        return whole_text(block)
+
+    monkeypatch.setattr(QTextBlock, "text", no_whole_copies)
+    assert underlined(editor) == ["misteak"]  # the first one, on screen; not the last

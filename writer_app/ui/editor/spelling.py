@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QMenu, QTextEdit
 from writer_app.core.spelling import WORD, SpellChecker
 
 SPELL_DELAY_MS = 250
+LONG_BLOCK = 20_000  # characters: longer paragraphs are checked only where they show
+MARGIN_CHARS = 200
 MAX_SUGGESTIONS = 5
 UNDERLINE = QColor(200, 40, 40)
 ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -72,6 +74,31 @@ class SpellingUnderlines(QObject):
                 return
             block = block.next()
 
+    def _visible_text(self, block) -> tuple[str, int]:
+        """Return the text of `block` to check and its document position: the whole
+        paragraph, or for a very long one only the part on screen (and a word either side),
+        so a 10 MB line is never copied after a pause."""
+        if block.length() <= LONG_BLOCK:
+            return block.text(), block.position()
+        viewport = self.editor.viewport()
+        top = self.editor.cursorForPosition(QPoint(0, 0)).position()
+        bottom = self.editor.cursorForPosition(QPoint(viewport.width(), viewport.height()))
+        start = max(block.position(), top - MARGIN_CHARS)
+        end = min(block.position() + block.length() - 1, bottom.position() + MARGIN_CHARS)
+        end = min(end, start + LONG_BLOCK)
+        cursor = QTextCursor(self.editor.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        text = cursor.selectedText()
+        # Drop the words cut at either edge: they are checked whole when scrolled to.
+        head = WORD.match(text)
+        skip = head.end() if head and start > block.position() else 0
+        tail = len(text)
+        if text and not text[-1].isspace():
+            cut = max(text.rfind(" "), text.rfind("\u2029")) + 1  # the word cut at the end
+            tail = max(cut, skip)
+        return " " * skip + text[skip:tail], start
+
     def misspelled_ranges(self) -> list[tuple[int, int]]:
         """Return the document (start, end) positions of the misspelled words on screen."""
         if not (self.enabled and self.checker.available):
@@ -79,7 +106,7 @@ class SpellingUnderlines(QObject):
         typing_at = self.editor.textCursor().position()
         ranges = []
         for block in self._visible_blocks():
-            text, base = block.text(), block.position()
+            text, base = self._visible_text(block)
             for start, end in self.checker.misspelled(text):
                 qs, qe = base + _qt_offset(text, start), base + _qt_offset(text, end)
                 if qe == typing_at:  # still being typed
