@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from writer_app.engine.config import EngineConfig
 from writer_app.engine.ladder import (
     BACKOFF_S,
@@ -77,9 +79,15 @@ def test_without_the_machine_defaults_no_rung_is_skipped():
 
 
 def test_rungs_are_remembered_by_name():
-    for rung in range(OFF + 1):
+    for rung in range(OFF):
         assert rung_by_name(rung_name(rung)) == rung
     assert rung_by_name(None) == 0 and rung_by_name("a rung of an older version") == 0
+
+
+def test_off_is_never_remembered_and_a_remembered_off_starts_a_run_from_the_top():
+    with pytest.raises(ValueError):
+        rung_name(OFF)
+    assert rung_by_name("off") == 0  # what older versions remembered after a burst of crashes
 
 
 def test_the_memory_key_follows_the_model_file(tmp_path):

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 
@@ -29,7 +28,6 @@ RECOVERY_BOUND_S = 20
 MAX_GAP_MS = 50
 TICK_MS = 5
 KEY_INTERVAL_MS = 40  # a quick typist: each key supersedes the request of the last
-KILL_AFTER_S = 0.05  # into the first request, which evaluates the whole paragraph
 
 
 class LoopWatch:
@@ -105,12 +103,15 @@ def test_killing_the_engine_mid_request_loses_no_keystroke_and_suggestions_come_
     old_pid = window.worker.engine_pid
     crashes, kill = [], {}
 
-    def kill_soon(request_id):  # runs in the worker thread, just before the request goes out
+    # In the worker thread, as the first suggestion request goes out: the engine dies
+    # with it unanswered. (A timer into the request could land after it, while the
+    # worker sends an edit, when the next key cancels a quick request first.)
+    def kill_now(request_id):
         if not kill:
-            kill["timer"] = threading.Timer(KILL_AFTER_S, os.kill, (old_pid, sig))
-            kill["timer"].start()
+            kill["pid"] = old_pid
+            os.kill(old_pid, sig)
 
-    window.worker.worker.request_started.connect(kill_soon)
+    window.worker.worker.request_started.connect(kill_now)
     window.worker.worker.crashed.connect(crashes.append)
     typed = " Then the keeper walked down to the shore"
     typist = Typist(qtbot, editor, typed)
@@ -131,7 +132,7 @@ def test_killing_the_engine_mid_request_loses_no_keystroke_and_suggestions_come_
     assert window.worker.engine_pid not in (None, old_pid)
 
 
-def test_an_engine_that_crashes_at_every_load_ends_with_suggestions_off_and_retry(
+def test_an_engine_that_crashes_at_every_load_is_off_for_this_run_only_and_retry_works(
     qtbot, make_window, trained_gguf, monkeypatch
 ):
     monkeypatch.setenv(TEST_CRASH_ENV, "load")
@@ -154,12 +155,15 @@ def test_an_engine_that_crashes_at_every_load_ends_with_suggestions_off_and_retr
     assert window.editor.toPlainText() == typed
     assert watch.max_gap_ms < MAX_GAP_MS, f"the event loop stalled for {watch.max_gap_ms:.0f} ms"
 
-    # Off is remembered for this model here: the next window does not crash-loop first.
-    again = make_window(trained_gguf, wait_ready=False)
-    assert again.engine_state == "off" and again.menu.retry_action.isEnabled()
-
-    # Retry, with whatever crashed it gone, brings suggestions back.
+    # Off lasts this run only: the next window (a new run, the same settings file) tries
+    # again, and with whatever crashed it gone, gets suggestions.
     monkeypatch.delenv(TEST_CRASH_ENV)
+    again = make_window(trained_gguf, debounce_ms=30)  # waits until it is ready
+    qtbot.keyClicks(again.editor, "The dragon")
+    qtbot.waitUntil(lambda: again.editor.ghost_text != "", timeout=60_000)
+    assert again.status.suggestions_label.text() == "suggestions on"
+
+    # Retry brings suggestions back in the first window too.
     window.menu.retry_action.trigger()
     qtbot.waitUntil(lambda: window.engine_state == "ready", timeout=60_000)
     assert window.status.suggestions_label.text() == "suggestions on"

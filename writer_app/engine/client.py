@@ -11,6 +11,12 @@ CancelFlag is written from another. When the child dies, whatever the client
 is doing raises EngineCrashed, which says in words what ended it; the client
 is then stopped and start() makes a new child.
 
+Every request has a deadline (watchdog.py): a child that stops answering
+(SIGSTOP, a machine swapping to a halt) is killed when it passes, and the
+request raises EngineCrashed with the reason "stopped answering", so the app
+restarts it as after a crash. A frame that is not a message (protocol.py)
+does the same: a child that garbles its pipe is broken.
+
 The child is a fresh interpreter started with subprocess (fork + exec at
 once), never a fork of the app: a forked Qt process is not safe to use.
 """
@@ -32,19 +38,24 @@ from writer_app.engine.config import EngineConfig, RequestStats, Suggestion
 from writer_app.engine.errors import EngineError
 from writer_app.engine.protocol import (
     PROTOCOL_VERSION,
+    REQUESTS,
     CancelFlag,
     ChannelClosed,
     Hello,
+    ProtocolError,
     Reply,
     Request,
+    pack,
     read_message,
     write_message,
 )
+from writer_app.engine.watchdog import Deadline, RequestTimes, Watchdog
 
 log = logging.getLogger(__name__)
 
 REAP_TIMEOUT_S = 2.0  # a child that closed its pipe but lingers is killed after this
 SHUTDOWN_TIMEOUT_S = 5.0
+HUNG = "stopped answering"  # EngineCrashed.reason of a child killed at its deadline
 
 # How a child ended, in words for the status bar, by signal name (POSIX)...
 SIGNAL_REASONS = {
@@ -71,7 +82,7 @@ WINDOWS_EXIT_REASONS = {
 def describe_exit(returncode: int | None) -> str:
     """Return how a process ended, in words: "illegal instruction", "exit status 3"..."""
     if returncode is None:
-        return "stopped answering"
+        return HUNG
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
@@ -84,18 +95,21 @@ def describe_exit(returncode: int | None) -> str:
 
 
 class EngineCrashed(EngineError):
-    """The engine process died. str(err): "The suggestion engine stopped (segmentation fault)".
+    """The engine process died. str(err): "The suggestion engine stopped (segmentation fault)",
+    or "The suggestion engine stopped answering" when it was killed at a deadline (`hung`).
 
-    `reason` is the words in the brackets, `returncode` the child's exit status
-    (negative: the signal), `during` the request kind it was answering ("start"
-    before it said hello).
+    `reason` is the words in the brackets (default: describe_exit), `returncode`
+    the child's exit status (negative: the signal), `during` the request kind it
+    was answering ("start" before it said hello).
     """
 
-    def __init__(self, returncode: int | None, during: str):
+    def __init__(self, returncode: int | None, during: str, reason: str | None = None):
         self.returncode = returncode
-        self.reason = describe_exit(returncode)
+        self.reason = reason or describe_exit(returncode)
         self.during = during
-        super().__init__(f"The suggestion engine stopped ({self.reason})")
+        self.hung = self.reason == HUNG
+        words = "answering" if self.hung else f"({self.reason})"
+        super().__init__(f"The suggestion engine stopped {words}")
 
 
 def _child_env() -> dict[str, str]:
@@ -107,11 +121,16 @@ def _child_env() -> dict[str, str]:
 
 
 class EngineClient:
-    """One engine process at a time, started on demand, answered one request at a time."""
+    """One engine process at a time, started on demand, answered one request at a time.
 
-    def __init__(self, flag: CancelFlag | None = None):
+    `floors` replaces watchdog.DEADLINE_FLOORS_S (deadline kind -> shortest deadline, s).
+    """
+
+    def __init__(self, flag: CancelFlag | None = None, *, floors: dict[str, float] | None = None):
         self._owns_flag = flag is None
         self.flag = flag if flag is not None else CancelFlag()
+        self.times = RequestTimes(floors)  # recent answer times: the deadlines
+        self._watchdog = Watchdog()
         self._proc: subprocess.Popen | None = None
         self._seq = 0
         self.hello: Hello | None = None
@@ -140,17 +159,28 @@ class EngineClient:
     def start(self) -> Hello:
         """Start a child (stopping any old one) and return its Hello.
 
-        Raises EngineCrashed if it dies before saying hello.
+        Raises EngineCrashed if it dies, or says nothing for the load deadline, before
+        saying hello.
         """
         self.close()
-        cmd = [sys.executable, "-m", "writer_app.engine.host", "--cancel-file", self.flag.path]
-        self._proc = subprocess.Popen(
+        # In the desktop bundle sys.executable is the app itself; its main()
+        # runs the engine when --engine-host comes first (writer_app.ui.app).
+        frozen = getattr(sys, "frozen", False)
+        host = ["--engine-host"] if frozen else ["-m", "writer_app.engine.host"]
+        cmd = [sys.executable, *host, "--cancel-file", self.flag.path]
+        proc = self._proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env()
         )
+        self._watchdog.arm(proc, Deadline(proc.pid, self.times.deadline_s("load")))
         try:
-            hello = read_message(self._proc.stdout)
+            hello = read_message(proc.stdout)
         except ChannelClosed:
-            raise self._crashed("start") from None
+            raise self._crashed("start", hung=self._watchdog.disarm()) from None
+        except ProtocolError as err:
+            self._watchdog.disarm()
+            raise self._broken("start", err) from None
+        if self._watchdog.disarm():
+            raise self._crashed("start", hung=True)
         if not isinstance(hello, Hello) or hello.protocol != PROTOCOL_VERSION:
             self.kill()
             raise EngineError(f"the engine process spoke another protocol ({hello!r})")
@@ -185,23 +215,35 @@ class EngineClient:
         """Send one request (a kind of protocol.REQUESTS) and return its value.
 
         With `cancel_id`, the request is cancelled (GenerationCancelled) once
-        flag holds another value. Raises the child's EngineError subclasses, or
-        EngineCrashed when the child dies meanwhile.
+        flag holds another value. Raises the child's EngineError subclasses,
+        ProtocolError for arguments that cannot cross, or EngineCrashed when the
+        child dies, passes its deadline (then killed: reason "stopped answering")
+        or sends something that is not a Reply meanwhile.
         """
         proc = self._proc
         if proc is None:
             raise EngineError("the suggestion engine is not running")
+        how = REQUESTS.get(kind)
+        deadline_kind = how.deadline if how is not None else "answer"
         self._seq += 1
         request = Request(self._seq, kind, args, kwargs, cancel_id, sent_at=time.perf_counter())
+        frame = pack(request)  # before arming: a value that cannot cross is no crash
+        self._watchdog.arm(proc, Deadline(proc.pid, self.times.deadline_s(deadline_kind)))
         try:
-            write_message(proc.stdin, request)
+            proc.stdin.write(frame)
+            proc.stdin.flush()
             reply = read_message(proc.stdout)
         except (ChannelClosed, OSError):
-            raise self._crashed(kind) from None
+            raise self._crashed(kind, hung=self._watchdog.disarm()) from None
+        except ProtocolError as err:
+            self._watchdog.disarm()
+            raise self._broken(kind, err) from None
         got = time.perf_counter()
+        if self._watchdog.disarm():  # answered, but the deadline had passed and killed it
+            raise self._crashed(kind, hung=True)
         if not isinstance(reply, Reply) or reply.seq != request.seq:
-            self.kill()
-            raise EngineError(f"the engine process answered out of turn ({reply!r})")
+            raise self._broken(kind, f"answered out of turn ({type(reply).__name__})")
+        self.times.record(deadline_kind, got - request.sent_at)
         round_trip = (got - request.sent_at) * 1000
         child = (reply.sent_at - reply.received_at) * 1000
         # perf_counter is a system-wide monotonic clock (CLOCK_MONOTONIC on Linux),
@@ -217,8 +259,17 @@ class EngineClient:
         reply.raise_error()
         return reply.value
 
-    def _crashed(self, during: str) -> EngineCrashed:
-        """Reap the dead (or dying) child; return the EngineCrashed that says how it ended."""
+    def _broken(self, during: str, what: object) -> EngineCrashed:
+        """Kill a child that broke the protocol; return the EngineCrashed that says so."""
+        log.warning("the engine process broke the protocol: %s", what)
+        self.kill()
+        return self._crashed(during, reason="it sent a message the app could not read")
+
+    def _crashed(
+        self, during: str, *, hung: bool = False, reason: str | None = None
+    ) -> EngineCrashed:
+        """Reap the dead (or dying) child; return the EngineCrashed that says how it ended
+        (`hung`: killed at its deadline)."""
         proc, self._proc = self._proc, None
         self.summary = None
         returncode = None
@@ -229,7 +280,7 @@ class EngineClient:
                 proc.kill()
                 returncode = proc.wait()
             _close_pipes(proc)
-        err = EngineCrashed(returncode, during)
+        err = EngineCrashed(returncode, during, HUNG if hung else reason)
         log.warning("%s while answering %r", err, during)
         return err
 
@@ -257,8 +308,9 @@ class EngineClient:
         _close_pipes(proc)
 
     def dispose(self) -> None:
-        """close(), and delete the CancelFlag if this client made it."""
+        """close(), end the watchdog, and delete the CancelFlag if this client made it."""
         self.close()
+        self._watchdog.close()
         if self._owns_flag:
             self.flag.close()
 

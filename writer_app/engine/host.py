@@ -26,13 +26,16 @@ from writer_app.engine.config import EngineConfig, needs_reload
 from writer_app.engine.engine import Engine
 from writer_app.engine.errors import EngineError, GenerationCancelled
 from writer_app.engine.protocol import (
+    HEADER,
     PROTOCOL_VERSION,
     REQUESTS,
     CancelFlag,
     ChannelClosed,
     Hello,
+    ProtocolError,
     Reply,
     Request,
+    pack,
     read_message,
     write_message,
 )
@@ -40,6 +43,7 @@ from writer_app.engine.protocol import (
 log = logging.getLogger("writer_app.engine.host")
 
 ENGINE_NICE = 2  # how much lower than the editor the model computes (nice steps)
+EXIT_PROTOCOL_ERROR = 2  # the app sent a frame that is no Request: nothing is run
 
 # A test-only switch (environment variable): make the child crash as a real
 # native fault would, so the app's recovery is tested against real processes.
@@ -47,7 +51,10 @@ TEST_CRASH_ENV = "WRITER_ENGINE_TEST_CRASH"
 TEST_CRASHES = {
     "load": "abort while loading any model",
     "suggest-with-extra-bufts": "SIGILL at a suggestion while CPU extra buffer types are on (as AMX)",
+    "garbled-reply": "answer a suggestion with a frame that is not JSON",
+    "stop-at-start": "stop (SIGSTOP) before saying hello, as a hung engine would",
 }
+GARBLED_FRAME = HEADER.pack(9) + b"not JSON!"
 
 
 def rss_mb() -> float:
@@ -112,6 +119,17 @@ class Host:
             reply.stats = self.engine.last_stats
         reply.sent_at = time.perf_counter()
         return reply
+
+    def frame(self, request: Request, reply: Reply) -> bytes:
+        """Return the frame that answers `request` with `reply`: an error reply instead
+        when the answer holds a value no message may (a bug: the app says so)."""
+        if self.test_crash == "garbled-reply" and request.kind == "suggest":
+            return GARBLED_FRAME
+        try:
+            return pack(reply)
+        except ProtocolError as err:
+            log.error("request %s: %s", request.kind, err)
+            return pack(Reply(reply.seq, error_type="EngineError", error=str(err)))
 
     def _should_cancel(self, cancel_id: int):
         flag = self.cancel
@@ -186,6 +204,8 @@ def serve(cancel_file: str) -> int:
     proto_in = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
     _lower_priority()
     host = Host(CancelFlag.attach(cancel_file))
+    if host.test_crash == "stop-at-start":
+        os.kill(os.getpid(), signal.SIGSTOP)
     write_message(
         proto_out,
         Hello(
@@ -200,7 +220,14 @@ def serve(cancel_file: str) -> int:
             request = read_message(proto_in)
         except ChannelClosed:
             return 0  # the app went away
-        write_message(proto_out, host.handle(request))
+        except ProtocolError as err:
+            log.error("the app sent a frame that is not a request: %s", err)
+            return EXIT_PROTOCOL_ERROR
+        if not isinstance(request, Request):
+            log.error("the app sent a %s, not a request", type(request).__name__)
+            return EXIT_PROTOCOL_ERROR
+        proto_out.write(host.frame(request, host.handle(request)))
+        proto_out.flush()
         if request.kind == "shutdown":
             return 0
 

@@ -5,11 +5,14 @@ in a row. After CRASHES_PER_RUNG crashes at the same settings it steps down
 one rung of RUNGS, each safer than the one above: no CPU extra buffer types
 (the AMX crash), then no GPU offload (drivers), then one thread. Rungs that
 would change nothing on this machine are skipped. Past the last rung the
-engine stays off until the writer asks to retry.
+engine stays off until the writer asks to retry, or the app starts again.
 
 The rung that worked is remembered per model file and machine (memory_key),
-so the next start begins there instead of crashing first. Qt-free: the UI
-keeps a CrashLadder and persists its rung by name.
+so the next start begins there instead of crashing first. Off is never
+remembered: it only says that this run's engine kept failing (a burst of
+kills, a machine out of memory for a while), and the next run tries again
+from the rung that worked. Qt-free: the UI keeps a CrashLadder and persists
+its rung by name.
 """
 
 from __future__ import annotations
@@ -52,14 +55,18 @@ def config_at(base: EngineConfig, rung: int) -> EngineConfig:
 
 
 def rung_name(rung: int) -> str:
-    """Return the name a rung is remembered by."""
-    return OFF_NAME if rung >= OFF else RUNGS[rung].name
+    """Return the name a rung that worked is remembered by.
+
+    Raises ValueError for OFF: off lasts one run and is never remembered.
+    """
+    if rung >= OFF:
+        raise ValueError("suggestions off is not remembered across runs")
+    return RUNGS[rung].name
 
 
 def rung_by_name(name: str | None) -> int:
-    """Return the rung remembered as `name` (0 for none or an unknown name)."""
-    if name == OFF_NAME:
-        return OFF
+    """Return the rung a run starts at when `name` is remembered: 0 for none, an unknown
+    name, or OFF_NAME (older versions remembered it; a run never starts off)."""
     return next((i for i, r in enumerate(RUNGS) if r.name == name), 0)
 
 

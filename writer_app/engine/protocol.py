@@ -8,28 +8,42 @@ not the editor. The two talk over the child's stdin and stdout:
     child -> app   Hello(...) once at start, then one Reply(seq, ...) per Request
 
 Requests are answered one at a time, in order. A frame is a 4-byte
-little-endian length and a pickle (both ends run this same code, over a pipe
-only they hold). A newer request stops an older one through the CancelFlag,
-not through the pipe: the child is busy inside llama.cpp and reads no pipe
-then, but its abort callback reads the flag between graph nodes.
+little-endian length and a UTF-8 JSON document. Every object in it that is
+not plain JSON carries its type in a "$" key, a tag of MESSAGE_TYPES (the
+dataclasses that may cross: Request, Reply, Hello, EngineConfig,
+Suggestion...) or of the few value types (tuple, path, dict with other keys):
+
+    {"$": "reply", "seq": 3, "value": {"$": "suggestion", "text": " flew", ...}, ...}
+
+Decoding builds only those types, from their fields: an unknown tag, an
+unknown field or bytes that are not JSON are a ProtocolError, and nothing in
+a frame is ever executed (as a pickle could be). A newer request stops an
+older one through the CancelFlag, not through the pipe: the child is busy
+inside llama.cpp and reads no pipe then, but its abort callback reads the
+flag between graph nodes.
 
 Request kinds are rows of REQUESTS. An Engine method becomes callable from
-the app by adding one row (and, for a new argument type, nothing else:
-arguments are pickled).
+the app by adding one row (and, for an argument or result of a new
+dataclass, a row of MESSAGE_TYPES).
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import json
 import mmap
+import numbers
 import os
-import pickle
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Any, BinaryIO
 
-from writer_app.engine.config import RequestStats
+from gpt2gguf.validate import GGUFInfo
+from writer_app.engine.config import EngineConfig, RequestStats, Suggestion, SuggestionExtra
 from writer_app.engine.errors import (
     EngineError,
     GenerationCancelled,
@@ -37,9 +51,10 @@ from writer_app.engine.errors import (
     ModelLoadError,
 )
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: typed JSON frames (1 was pickle)
 HEADER = struct.Struct("<I")
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # a corrupt header must not make us allocate the moon
+TAG = "$"  # the key that names a JSON object's type
 
 
 @dataclass(frozen=True)
@@ -49,21 +64,26 @@ class RequestKind:
     method: str | None  # the Engine method called; None: handled by the host itself
     cancellable: bool = False  # gets should_cancel=... reading the cancel flag
     needs_engine: bool = True  # answered with an error when no model is loaded
+    # Which deadline the app gives the answer (watchdog.DEADLINE_FLOORS_S): "answer"
+    # for what the writer waits on, "document" for the document's text (a long
+    # novel takes a while to tokenize), "load" for what may load a model.
+    deadline: str = "answer"
 
 
 # kind -> how the child handles it. Host-level kinds ("load", "configure",
 # "process_stats", "shutdown") are implemented in host.py.
 REQUESTS: dict[str, RequestKind] = {
-    "load": RequestKind(None, needs_engine=False),
-    "configure": RequestKind(None),  # new EngineConfig: update, or reload when it must
+    "load": RequestKind(None, needs_engine=False, deadline="load"),
+    # new EngineConfig: update, or reload when it must
+    "configure": RequestKind(None, deadline="load"),
     "process_stats": RequestKind(None, needs_engine=False),
     "shutdown": RequestKind(None, needs_engine=False),
     "suggest": RequestKind("suggest", cancellable=True),
     "alternatives": RequestKind("alternatives", cancellable=True),
     "prefetch": RequestKind("prefetch", cancellable=True),
     "prompt_tokens": RequestKind("prompt_tokens"),
-    "set_document": RequestKind("set_document"),
-    "document_changed": RequestKind("document_changed"),
+    "set_document": RequestKind("set_document", deadline="document"),
+    "document_changed": RequestKind("document_changed", deadline="document"),
 }
 
 # Errors that cross the boundary keep their type (by name), so the app can
@@ -71,6 +91,11 @@ REQUESTS: dict[str, RequestKind] = {
 ERRORS: dict[str, type[EngineError]] = {
     cls.__name__: cls for cls in (EngineError, ModelFileError, ModelLoadError, GenerationCancelled)
 }
+
+
+class ProtocolError(EngineError):
+    """A frame that is not a message of this protocol: bad JSON, an unknown type tag or
+    field, an absurd length; or a value that has no place in a message."""
 
 
 @dataclass
@@ -117,25 +142,119 @@ class Hello:
     llama_cpp_version: str = ""
 
 
+# tag -> the dataclasses a frame may hold. Decoding builds these and nothing else.
+MESSAGE_TYPES: dict[str, type] = {
+    "request": Request,
+    "reply": Reply,
+    "hello": Hello,
+    "config": EngineConfig,
+    "stats": RequestStats,
+    "suggestion": Suggestion,
+    "suggestion_extra": SuggestionExtra,
+    "gguf_info": GGUFInfo,
+}
+_TAGS = {cls: tag for tag, cls in MESSAGE_TYPES.items()}
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in MESSAGE_TYPES.values()}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _encode(value: Any) -> Any:
+    """Return `value` as plain JSON values, objects of other types tagged.
+
+    Raises ProtocolError for a value of a type no message may hold.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
+        return [_encode(item) for item in value]
+    if kind is dict:
+        if TAG not in value and all(type(key) is str for key in value):
+            return {key: _encode(item) for key, item in value.items()}
+        return {TAG: "dict", "items": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if kind is tuple:
+        return {TAG: "tuple", "items": [_encode(item) for item in value]}
+    tag = _TAGS.get(kind)
+    if tag is not None:
+        encoded = {TAG: tag}
+        for name in _FIELDS[kind]:
+            encoded[name] = _encode(getattr(value, name))
+        return encoded
+    if isinstance(value, PurePath):
+        return {TAG: "path", "value": str(value)}
+    # numpy's scalars (a float32 probability, an int64 token id) become Python's.
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise ProtocolError(f"a {kind.__name__} cannot cross to the engine process")
+
+
+# The value types a tag may name besides MESSAGE_TYPES: tag -> build from the object.
+VALUE_TYPES: dict[str, Callable[[dict], Any]] = {
+    "tuple": lambda obj: tuple(obj["items"]),
+    "path": lambda obj: Path(obj["value"]),
+    "dict": lambda obj: {key: value for key, value in obj["items"]},
+}
+
+
+def _decode_object(obj: dict) -> Any:
+    # json.loads calls this for every object, innermost first.
+    tag = obj.get(TAG)
+    if tag is None:
+        return obj
+    cls = MESSAGE_TYPES.get(tag)
+    try:
+        if cls is not None:
+            del obj[TAG]
+            return cls(**obj)
+        build = VALUE_TYPES.get(tag)
+        if build is not None:
+            return build(obj)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ProtocolError(f"a malformed {tag!r} in a message ({exc})") from None
+    raise ProtocolError(f"a message of unknown type {tag!r}")
+
+
+def pack(message: object) -> bytes:
+    """Return the frame of `message`: length header and JSON. Raises ProtocolError."""
+    payload = json.dumps(_encode(message), ensure_ascii=False, separators=(",", ":"))
+    # surrogatepass: a lone surrogate from a pasted text crosses as it is, as with pickle.
+    data = payload.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"a message of {len(data)} bytes is too big to send")
+    return HEADER.pack(len(data)) + data
+
+
+def unpack(payload: bytes) -> object:
+    """Return the message of a frame's payload. Raises ProtocolError if it is none."""
+    try:
+        text = payload.decode("utf-8", "surrogatepass")
+        return json.loads(text, object_hook=_decode_object)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError(f"a message that is not JSON ({exc})") from None
+
+
 class ChannelClosed(EOFError):
     """The other end closed the pipe (or died) before a whole frame came."""
 
 
 def write_message(stream: BinaryIO, message: object) -> None:
-    """Write one framed message and flush. Raises BrokenPipeError/OSError if the pipe is gone."""
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(payload)) + payload)
+    """Write one framed message and flush. Raises ProtocolError for a message that cannot
+    be encoded (nothing is written then), BrokenPipeError/OSError if the pipe is gone."""
+    stream.write(pack(message))
     stream.flush()
 
 
 def read_message(stream: BinaryIO) -> object:
-    """Read one framed message. Raises ChannelClosed at end of stream or on a short or
-    oversized frame."""
+    """Read one framed message. Raises ChannelClosed at end of stream or on a short frame,
+    ProtocolError for a frame that is no message (a length over MAX_FRAME_BYTES is
+    refused before anything is read or allocated for it)."""
     header = _read_exactly(stream, HEADER.size)
     (size,) = HEADER.unpack(header)
     if size > MAX_FRAME_BYTES:
-        raise ChannelClosed(f"a frame of {size} bytes: the stream is corrupt")
-    return pickle.loads(_read_exactly(stream, size))
+        raise ProtocolError(f"a frame of {size} bytes: the stream is corrupt")
+    return unpack(_read_exactly(stream, size))
 
 
 def _read_exactly(stream: BinaryIO, n: int) -> bytes:

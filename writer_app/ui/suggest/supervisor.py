@@ -17,14 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from gpt2gguf.constants import default_model_path
 from writer_app.engine.config import EngineConfig, needs_reload
-from writer_app.engine.ladder import (
-    OFF,
-    RUNGS,
-    CrashLadder,
-    memory_key,
-    rung_by_name,
-    rung_name,
-)
+from writer_app.engine.ladder import OFF, RUNGS, CrashLadder, memory_key, rung_by_name, rung_name
 from writer_app.ui.settings import AppSettings, remember_rung, remembered_rung
 from writer_app.ui.suggest.worker import WorkerHandle
 
@@ -44,8 +37,9 @@ class EngineSupervisor(QObject):
     """The engine process of one window: started, watched and restarted.
 
     state: "none" (nothing loaded yet), "loading", "ready", "failed" (no usable
-    model: the message says why), "restarting" (after a crash), "off" (crashed
-    at every rung of the ladder: Retry).
+    model: the message says why), "restarting" (after a crash, or after it
+    stopped answering and was killed), "off" (crashed at every rung of the
+    ladder: Retry; for this run only, the next one tries again).
     """
 
     message = Signal(str, bool)  # the lasting status message (text, is it an error)
@@ -66,7 +60,7 @@ class EngineSupervisor(QObject):
         self.thread_limit: int | None = None  # set_thread_limit: while a training run lasts
         self.ladder = CrashLadder()
         self._memory_key: str | None = None
-        self._crash_reason = ""  # what ended the engine last, until it works again
+        self._crash_words = ""  # what ended the engine last, until it works again
         self._proven = False  # a request was answered since the last load
 
         self.restart_timer = QTimer(self, singleShot=True)
@@ -116,13 +110,12 @@ class EngineSupervisor(QObject):
         key = memory_key(config.model_path)
         if key != self._memory_key:  # another model (or the first): its own memory
             self._memory_key = key
-            self._crash_reason = ""
+            self._crash_words = ""
             self.ladder.reset(rung_by_name(remembered_rung(key)))
-        if self.ladder.off:
+        if self.ladder.off:  # it ran out in this run (a new run starts from the memory)
             self._stay_off(
                 "Suggestions are off: the suggestion engine crashed with every setting for "
-                "this model on this computer. Choose Model → Retry the Suggestion Engine to "
-                "try again."
+                "this model. Choose Model → Retry the Suggestion Engine to try again."
             )
             return
         self._load_now(config)
@@ -131,7 +124,7 @@ class EngineSupervisor(QObject):
         self._set_state("loading")
         self._proven = False
         self.model_text.emit(f"loading model {config.model_path.name}…")
-        if not self._crash_reason:
+        if not self._crash_words:
             self.message.emit("Loading model… you can write meanwhile.", False)
         self.worker.load(self.ladder.config(config))
 
@@ -141,7 +134,7 @@ class EngineSupervisor(QObject):
         if self._memory_key is not None:
             remember_rung(self._memory_key, None)
         self.ladder.reset()
-        self._crash_reason = ""
+        self._crash_words = ""
         self.load()
 
     @property
@@ -159,11 +152,9 @@ class EngineSupervisor(QObject):
         self._set_state("ready")
         self.model_info = summary["info"]
         self.model_text.emit(f"{summary['model_name']} · {summary['backend']}")
-        if self._crash_reason:
+        if self._crash_words:
             how = "" if self.ladder.rung == 0 else f" with safer settings ({self._rung_words()})"
-            self.message.emit(
-                f"The suggestion engine stopped ({self._crash_reason}); restarted{how}.", False
-            )
+            self.message.emit(f"{self._crash_words}; restarted{how}.", False)
         else:
             self.message.emit("", False)
             if self.ladder.rung > 0:
@@ -185,18 +176,20 @@ class EngineSupervisor(QObject):
         )
 
     def _on_crashed(self, err) -> None:
-        """The engine process died: restart it after a wait, on safer settings if it keeps
-        dying, or stay off. The text in the editor is untouched."""
+        """The engine process died, or stopped answering and was killed (err.hung): restart
+        it after a wait, on safer settings if it keeps failing, or stay off for this run.
+        A hang counts as a crash for the ladder. The text in the editor is untouched."""
         if self.state == "off":
             return
-        self._crash_reason = err.reason
+        self._crash_words = str(err)  # "The suggestion engine stopped (…)" / "… answering"
         self.model_info = None
         decision = self.ladder.crashed(self.engine_config())
         log.warning("engine crashed (%s) during %s; next: %s", err.reason, err.during, decision)
         if decision.off:
-            remember_rung(self._memory_key, rung_name(OFF))
+            # Not remembered: the next run tries again from the rung that last worked.
+            reason = "it stopped answering" if err.hung else err.reason
             self._stay_off(
-                f"The suggestion engine kept stopping ({err.reason}), even with the safest "
+                f"The suggestion engine kept stopping ({reason}), even with the safest "
                 "settings. Suggestions are off; choose Model → Retry the Suggestion Engine "
                 "to try again."
             )
@@ -208,7 +201,7 @@ class EngineSupervisor(QObject):
             if decision.stepped_down
             else "restarting"
         )
-        self.message.emit(f"The suggestion engine stopped ({err.reason}); {what}…", False)
+        self.message.emit(f"{err}; {what}…", False)
         self.restart_timer.start(round(decision.delay_s * 1000))
 
     def _stay_off(self, text: str) -> None:

@@ -127,9 +127,9 @@ class EngineWorker(QObject):
 
     @Slot()
     def close(self) -> None:
-        """Stop the engine process (and free its model memory)."""
+        """Stop the engine process (and free its model memory) and its watchdog."""
         try:
-            self.client.close()
+            self.client.dispose()  # the flag is the handle's: dispose leaves it
         except Exception:
             log.exception("stopping the engine process failed")
 
