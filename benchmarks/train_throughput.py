@@ -6,14 +6,14 @@ on random tokens for a fixed number of steps, two ways in one run:
 - ours: the model finetune.model_setup builds (SDPA attention) and the loop
   settings of finetune/train.py: bf16 autocast, torch.compile, fused AdamW,
   warmup + cosine learning rate, gradient clipping, batches drawn by
-  finetune.train.get_batch, micro-batch 16 x 1024;
+  finetune.batches.get_batch, micro-batch 16 x 1024;
 - trainer: HF Trainer at its defaults (fp32, no compile), batch 32 x 128, the
   usual first way to fine-tune a GPT-2.
 
 Prints one JSON object: tokens/s and MFU of each, their ratio, the device,
 the steps and the command. MFU counts 6N + 12*L*d*T FLOPs per token
-(finetune.train.flops_per_token) against the dense bf16 peak
-(finetune.train.PEAK_TFLOPS: 989 TFLOP/s for H100 and H200).
+(finetune.report.flops_per_token) against the dense bf16 peak
+(finetune.report.PEAK_TFLOPS: 989 TFLOP/s for H100 and H200).
 Goal on an H100: ours >= 40% MFU and >= 10x the trainer's tokens/s.
 
     python benchmarks/train_throughput.py                 # on a GPU
@@ -65,18 +65,23 @@ def bench_ours(
     device,
     compile_model: bool,
     compile_loss: bool,
+    optimizer_kind: str = "adamw",
 ) -> dict:
-    """finetune/train.py's loop (one micro-batch per step); returns tokens/s and the settings."""
+    """finetune/train.py's loop (one micro-batch per step) with `optimizer_kind` (adamw or
+    muon); returns tokens/s and the settings."""
     import numpy as np
     import torch
 
+    from finetune.batches import get_batch
     from finetune.config import TrainConfig
     from finetune.model_setup import new_model
-    from finetune.schedule import lr_at
-    from finetune.train import flops_per_token, get_batch, loss_step, make_optimizer
+    from finetune.optim import OPTIMIZERS, make_optimizer
+    from finetune.report import flops_per_token
+    from finetune.schedule import lr_factor
+    from finetune.train import loss_step
 
     torch.manual_seed(0)
-    cfg = TrainConfig(lr=6e-4, warmup_steps=warmup)
+    cfg = TrainConfig(lr=6e-4, warmup_steps=warmup, optimizer=optimizer_kind)
     model = new_model(init).to(device)
     model.train()
     optimizer = make_optimizer(model, cfg, device)
@@ -98,8 +103,7 @@ def bench_ours(
         if step == warmup:  # compile and autotuning happen in the untimed warm-up steps
             _sync(device)
             t0 = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio)
+        optimizer.set_lr(lr_factor(step, total, cfg.warmup_steps, cfg.min_lr_ratio))
         x, y = get_batch(tokens, block, micro, cfg.seed, step, 0, 0)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         loss = loss_of(x, y)
@@ -122,7 +126,8 @@ def bench_ours(
         "block": block,
         "precision": "bf16 autocast" if use_bf16 else "fp32",
         "compile": "model+loss" if compile_loss else ("model" if compile_model else "none"),
-        "optimizer": "AdamW fused" if device.type == "cuda" else "AdamW",
+        "optimizer": OPTIMIZERS[optimizer_kind]
+        + (" (AdamW fused)" if device.type == "cuda" else ""),
         "attention": "sdpa",
         "final_loss": round(loss.item(), 4),
     }
@@ -140,7 +145,7 @@ def bench_trainer(init: str, batch: int, block: int, steps: int, warmup: int, de
     )
 
     from finetune.model_setup import parse_init
-    from finetune.train import flops_per_token
+    from finetune.report import flops_per_token
     from gpt2gguf.constants import GPT2_VOCAB_SIZE
 
     class RandomBlocks(torch.utils.data.Dataset):
@@ -237,11 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also time ours with the loss inside the compiled graph",
     )
     parser.add_argument("--skip-trainer", action="store_true", help="time ours only")
+    parser.add_argument(
+        "--optimizer", choices=["adamw", "muon"], default="adamw", help="ours with this optimizer"
+    )
     args = parser.parse_args(argv)
 
     import torch
 
-    from finetune.train import peak_flops
+    from finetune.report import peak_flops
 
     init, (micro, block), (tr_batch, tr_block) = SHAPES["tiny" if args.tiny else "full"]
     steps = args.steps or (5 if args.tiny else 50)
@@ -275,13 +283,15 @@ def main(argv: list[str] | None = None) -> int:
         "steps": steps,
         "warmup_steps": warmup,
         "ours": with_mfu(
-            bench_ours(init, micro, block, steps, warmup, device, compile_model, False)
+            bench_ours(
+                init, micro, block, steps, warmup, device, compile_model, False, args.optimizer
+            )
         ),
     }
     if args.compile_loss:
         print("ours, loss compiled too...", file=sys.stderr)
         result["ours_compiled_loss"] = with_mfu(
-            bench_ours(init, micro, block, steps, warmup, device, True, True)
+            bench_ours(init, micro, block, steps, warmup, device, True, True, args.optimizer)
         )
     if not args.skip_trainer:
         print(f"trainer: HF Trainer defaults, {tr_batch} x {tr_block}...", file=sys.stderr)

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engine_latency import STORY  # noqa: E402
 
+from finetune.outputs import MetricsRow  # noqa: E402
 from gpt2gguf.constants import default_model_path  # noqa: E402
 from writer_app.engine.client import RemoteEngine  # noqa: E402
 from writer_app.engine.config import EngineConfig  # noqa: E402
@@ -156,7 +157,7 @@ def main() -> int:
             proc = subprocess.Popen(cmd, env=env, stderr=log_file, text=True)
         reader = MetricsReader(spec.out / "metrics.jsonl")
 
-        def latest(last: dict | None = None) -> dict | None:
+        def latest(last: MetricsRow | None = None) -> MetricsRow | None:
             rows, _ = reader.read_new()
             return rows[-1] if rows else last
 
@@ -179,13 +180,13 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        tokens = after.get("tokens", 0) - before.get("tokens", 0)
+        tokens = after.tokens - before.tokens
         result["training"] = {
             "engine_threads": engine.client.summary["n_threads"],
             "train_threads": spec.threads,
             **busy,
             "phase_s": round(seconds, 1),
-            "train_steps": after.get("step", 0) - before.get("step", 0),
+            "train_steps": after.step - before.step,
             "train_tokens_per_s": round(tokens / seconds, 1) if seconds else None,
         }
     result["goal_p95_ms"] = GOAL_P95_MS

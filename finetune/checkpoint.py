@@ -13,10 +13,11 @@ import errno
 import hashlib
 import os
 import shutil
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from finetune.errors import CheckpointError, FinetuneError
+from finetune.errors import CheckpointError, FinetuneError, RefusedError
 from gpt2gguf.files import atomic_write, fsync_dir
 
 STATE_FILE = "state.pt"
@@ -29,6 +30,16 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def check_writable(out: Path) -> None:
+    """Make the output dir and write a file in it; raises FinetuneError naming it when it cannot."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").write_text("")
+        (out / ".write-test").unlink()
+    except OSError as exc:
+        raise FinetuneError(f"cannot write to the output dir {out}: {exc.strerror or exc}") from exc
 
 
 def write_error(exc: OSError, what: Path) -> FinetuneError:
@@ -138,10 +149,14 @@ class Resumed:
 
 
 def start_words(config: dict) -> str:
-    """How a run was started, in its own flags: `--base X` or `--init SPEC`."""
-    if config.get("base"):
-        return f"--base {config['base']}"
-    return f"--init {config.get('init')}"
+    """How a run was started, in its own flags: `--base X` or `--init SPEC`, and `--grow`."""
+    start = f"--base {config['base']}" if config.get("base") else f"--init {config.get('init')}"
+    return start + (f" --grow {config['grow']}" if config.get("grow") else "")
+
+
+def optimizer_of(config: dict) -> str:
+    """The --optimizer a run's settings name (runs from before the option used AdamW)."""
+    return config.get("optimizer") or "adamw"
 
 
 class Checkpointer:
@@ -184,6 +199,7 @@ class Checkpointer:
                 "rng_cuda": torch.cuda.get_rng_state(self.device) if cuda else None,
                 "state": {**asdict(run), "total_steps": total_steps},
                 "fitted": fitted,
+                "optimizer_kind": optimizer_of(self.config),
                 "config": self.config,
             },
             self.folder,
@@ -197,17 +213,26 @@ class Checkpointer:
     def resume(self) -> Resumed:
         """Load OUT/checkpoint into the model, optimizer and RNG; return the saved progress.
 
-        Raises CheckpointError for a damaged file, FinetuneError for a checkpoint
-        of another model or one holding NaN weights.
+        Raises CheckpointError for a damaged file, RefusedError for a run of
+        another --optimizer, FinetuneError for a checkpoint of another model or
+        one holding NaN weights.
         """
         import torch
 
         saved = load_state(self.folder, self.device)
+        was = saved.get("config", {}) if isinstance(saved, dict) else {}
+        ours, theirs = optimizer_of(self.config), saved.get("optimizer_kind") or optimizer_of(was)
+        if ours != theirs:  # the optimizer's state (moments, momentum) is its own
+            raise RefusedError(
+                f"the run in {self.folder} trained with --optimizer {theirs}, and its "
+                f"optimizer state cannot continue as --optimizer {ours}; resume with "
+                f"--optimizer {theirs}, or start a new run from its best weights "
+                f"(--base {self.best_folder} --optimizer {ours})"
+            )
         try:
             self.model.load_state_dict(saved["model"])
             self.optimizer.load_state_dict(saved["optimizer"])
         except (KeyError, RuntimeError, ValueError) as exc:
-            was = saved.get("config", {}) if isinstance(saved, dict) else {}
             raise FinetuneError(
                 f"the checkpoint in {self.folder} is of another model "
                 f"(it was started with {start_words(was)}, this run with {start_words(self.config)}); "
@@ -228,3 +253,40 @@ class Checkpointer:
         if fitted and total is not None and total >= 10**9:
             total = None  # older checkpoints marked a length not yet fitted so
         return Resumed(RunState(**state), total, fitted)
+
+
+def resume_run(ckpt: Checkpointer, planner, cfg, announce: bool) -> RunState:
+    """Restore OUT/checkpoint into the model and optimizer, and its schedule into `planner`
+    (a finetune.schedule.SchedulePlanner); `cfg` is the run's TrainConfig.
+
+    Returns the run's saved progress, or a fresh RunState when there is no
+    checkpoint. Raises what Checkpointer.resume raises, and FinetuneError for a
+    time-budgeted run resumed without --max-minutes.
+    """
+    if not ckpt.exists():
+        if announce:
+            print(f"--resume: no checkpoint in {ckpt.folder}; starting fresh", file=sys.stderr)
+        return RunState()
+    saved = ckpt.resume()
+    # A new --max-steps on the command line wins over a saved step count; the
+    # schedule then decays to the new end. A run fitted to the clock stays so.
+    if not saved.fitted and cfg.max_steps is not None:
+        planner.total_steps = max(cfg.max_steps, saved.run.step)
+    else:
+        planner.total_steps = saved.total_steps
+    planner.budget_s = cfg.max_minutes * 60 if saved.fitted and cfg.max_minutes else None
+    if planner.total_steps is None and not planner.fitted:
+        raise FinetuneError(
+            f"the run in {ckpt.folder} is fitted to a time budget; resume it with --max-minutes"
+        )
+    if announce:
+        changed = (
+            f"; --max-steps {planner.total_steps} replaces the saved {saved.total_steps}"
+            if planner.total_steps != saved.total_steps
+            else ""
+        )
+        print(
+            f"resumed from step {saved.run.step} ({saved.run.tokens:,} tokens){changed}",
+            file=sys.stderr,
+        )
+    return saved.run

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import glob
 import json
 import math
 import os
@@ -19,6 +20,8 @@ import time
 from pathlib import Path
 
 from finetune.errors import ExportError
+from finetune.interrupts import terminate_as_interrupt
+from finetune.locks import pid_alive
 from gpt2gguf.constants import LlamaFileType
 from gpt2gguf.files import fsync_dir
 from gpt2gguf.llama import quantize_model
@@ -43,6 +46,7 @@ BLOCK_SIZE: dict[str, int] = {
     "q5_k_m": 256,
     "q4_k_m": 256,
 }
+PARTIAL_SUFFIX = ".partial.tmp"  # .NAME.PID.partial.tmp: the file being written
 UNQUANTIZED = {"position_embd.weight"}  # llama.cpp keeps it F32 whatever the type
 
 # Export fails when verify finds more logits error than this (None: report only;
@@ -94,6 +98,16 @@ def _check_target(out_path: Path) -> None:
         raise ExportError(f"cannot write {out_path}: {parent} is not a folder")
     if not os.access(parent, os.W_OK):
         raise ExportError(f"cannot write {out_path}: folder {parent} is not writable")
+
+
+def _remove_stale_partials(out_path: Path) -> None:
+    """Delete the partial files of out_path left by exports that were killed (their
+    pid no longer runs); a running export's partial file is its own and stays."""
+    prefix = f".{out_path.name}."
+    for stale in out_path.parent.glob(glob.escape(prefix) + "*" + PARTIAL_SUFFIX):
+        pid = stale.name[len(prefix) : -len(PARTIAL_SUFFIX)]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            stale.unlink(missing_ok=True)
 
 
 def quantize_gguf(src: Path, dst: Path, quant: str, *, n_threads: int = 0) -> list[str]:
@@ -169,7 +183,8 @@ def export_gguf(
     t0 = time.perf_counter()
     checkpoint = load_checkpoint(Path(checkpoint_dir), allow_pickle=allow_pickle)
 
-    partial = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial.tmp")
+    _remove_stale_partials(out_path)
+    partial = out_path.with_name(f".{out_path.name}.{os.getpid()}{PARTIAL_SUFFIX}")
     warnings: list[str] = []
     times = {"convert": 0.0, "quantize": 0.0, "verify": 0.0}
     verify_result = None
@@ -285,16 +300,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     print(f"exporting {args.checkpoint} to {args.out} ({args.quant})...", file=sys.stderr)
-    summary = export_gguf(
-        args.checkpoint,
-        args.out,
-        args.quant,
-        verify=not args.no_verify,
-        allow_pickle=args.allow_pickle,
-        name=args.name,
-        description=args.description,
-        license=args.license,
-    )
+    with terminate_as_interrupt():  # a SIGTERM still removes the partial file
+        summary = export_gguf(
+            args.checkpoint,
+            args.out,
+            args.quant,
+            verify=not args.no_verify,
+            allow_pickle=args.allow_pickle,
+            name=args.name,
+            description=args.description,
+            license=args.license,
+        )
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

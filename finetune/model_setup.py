@@ -1,4 +1,5 @@
-"""Which GPT-2 to start from: a hub id, a local checkpoint, or a fresh config."""
+"""Which GPT-2 to start from: a hub id, a local checkpoint, or a fresh config, grown
+deeper with --grow; and the training window it allows."""
 
 from __future__ import annotations
 
@@ -114,3 +115,37 @@ def load_base(base: str, allow_pickle: bool = False):
             f"Hugging Face hub{' (HF_HUB_OFFLINE=1)' if offline else ' (no internet?)'}. "
             "Download it where the hub can be reached, or train from scratch with --init."
         ) from exc
+
+
+def load_model(cfg):
+    """The model a run starts from: `cfg.init` new, or `cfg.base` loaded with its dropout
+    (or `cfg.dropout`), then grown to `cfg.grow` layers when asked (finetune.grow).
+
+    `cfg` is a finetune.config.TrainConfig. Raises CheckpointError for a base
+    that cannot be loaded, FinetuneError for a bad --init, RefusedError for a
+    --grow that cannot keep the base's outputs.
+    """
+    import transformers
+
+    from finetune.grow import grow_depth
+
+    transformers.utils.logging.disable_progress_bar()
+    if not cfg.base:
+        model = new_model(cfg.init, cfg.dropout or 0.0)
+    else:
+        model = load_base(cfg.base, cfg.allow_pickle)
+        if cfg.dropout is not None:
+            set_dropout(model, cfg.dropout)
+    return grow_depth(model, cfg.grow) if cfg.grow else model
+
+
+def block_size(asked: int | None, context: int) -> int:
+    """The training window: as asked, or the model's whole context.
+
+    Raises FinetuneError when it is longer than the context.
+    """
+    if asked is None:
+        return context
+    if asked > context:
+        raise FinetuneError(f"--block-size {asked} exceeds the model's context ({context})")
+    return asked

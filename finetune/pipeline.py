@@ -4,19 +4,29 @@ The pipeline, in order: train (finetune.train) -> save the best weights as
 OUT/model -> export OUT/NAME-QUANT.gguf (finetune.export) -> write the loss
 curve, samples, training summary and MODEL_CARD.md (finetune.report).
 Under torchrun every rank trains; only rank 0 does the rest.
+
+Before anything is written, rank 0 takes OUT's lock (finetune.locks: one run
+per folder) and checks the folder (finetune.guards: no checkpoint replaced
+without --overwrite, no resume onto other text without --allow-new-text).
+SIGTERM, as the app's Cancel sends, becomes KeyboardInterrupt outside the
+training loop too, so an export in progress removes its partial file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
 from finetune import config
 from finetune.config import TrainConfig
-from finetune.errors import FinetuneError
+from finetune.errors import RefusedError
+from finetune.interrupts import terminate_as_interrupt
+from finetune.locks import OutputLock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the pipeline for the parsed flags; returns the exit status (0)."""
+    """Run the pipeline for the parsed flags; returns the exit status (0).
+
+    Raises RefusedError for settings it cannot run, and what run_pipeline raises.
+    """
     cfg = config.config_from_args(args, TrainConfig)
     if not cfg.data:
-        raise FinetuneError("--data is required (files, folders or globs of .txt/.md/.xz)")
+        raise RefusedError("--data is required (files, folders or globs of .txt/.md/.xz)")
     if not (cfg.base or cfg.init):
-        raise FinetuneError(
+        raise RefusedError(
             "say what to start from: --base gpt2 (or a checkpoint dir), or --init SIZE"
         )
     run_pipeline(cfg)
@@ -41,8 +54,29 @@ def run_pipeline(cfg: TrainConfig, hooks=None) -> dict | None:
     """Train, save, export and report. Returns the training summary (also written to
     OUT/training_summary.json), or None on a rank that does not write or a halted run.
 
-    Raises FinetuneError subclasses (see finetune.train.train and finetune.export.export_gguf).
+    Raises RunLockedError when another run holds OUT, RefusedError or
+    TextChangedError when OUT's run may not be replaced or continued as asked
+    (finetune.guards), other FinetuneError subclasses (see finetune.train.train
+    and finetune.export.export_gguf), and KeyboardInterrupt on Ctrl+C or SIGTERM.
     """
+    with terminate_as_interrupt(), _guarded(cfg):
+        return _run_pipeline(cfg, hooks)
+
+
+@contextlib.contextmanager
+def _guarded(cfg: TrainConfig):
+    """Hold OUT's lock and check the folder (rank 0; the other ranks follow it)."""
+    if int(os.environ.get("RANK", 0)) != 0:
+        yield
+        return
+    from finetune.guards import prepare_output
+
+    with OutputLock(Path(cfg.out)):
+        prepare_output(cfg)
+        yield
+
+
+def _run_pipeline(cfg: TrainConfig, hooks) -> dict | None:
     from finetune import report
     from finetune.tokenizer import load_tokenizer, tokenizer_dir
     from finetune.train import train

@@ -114,3 +114,27 @@ def choose_cpu_dtype(width: int, cache_dir: Path | None = None) -> DtypeChoice:
     except OSError:
         pass
     return choice
+
+
+def use_bf16(dtype: str, device, width: int, announce: bool = True) -> bool:
+    """bf16 autocast or not, for --dtype: as asked, or for `auto`, always on CUDA,
+    never on other accelerators, and on a CPU where `choose_cpu_dtype` finds it faster
+    (the choice and its figures printed to stderr when `announce`)."""
+    import sys
+
+    if dtype != "auto":
+        return dtype == "bf16"
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    choice = choose_cpu_dtype(width)
+    if announce:
+        figures = (
+            f" (fp32 {choice.fp32_gflops:.0f}, bf16 {choice.bf16_gflops:.0f} GFLOP/s"
+            f"{', cached' if choice.cached else ''})"
+            if choice.fp32_gflops
+            else ""
+        )
+        print(f"--dtype auto: {choice.dtype}: {choice.reason}{figures}", file=sys.stderr)
+    return choice.dtype == "bf16"

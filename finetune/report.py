@@ -1,5 +1,5 @@
-"""What a training run shows and leaves behind: the progress bar, the loss
-plot, sample continuations, the training summary and MODEL_CARD.md."""
+"""What a training run shows and leaves behind: the progress bar, metrics.jsonl,
+MFU, the loss plot, sample continuations, the training summary and MODEL_CARD.md."""
 
 from __future__ import annotations
 
@@ -10,7 +10,19 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from finetune.outputs import EvalRow, TrainRow
 from gpt2gguf.constants import EOS_TOKEN_ID
+from gpt2gguf.files import atomic_write
+
+# Dense bf16 peak of the GPUs we know, for MFU. Unknown devices report no MFU.
+PEAK_TFLOPS = {
+    "H100": 989.0,
+    "H200": 989.0,
+    "A100": 312.0,
+    "L4": 121.0,
+    "A10": 125.0,
+    "4090": 165.0,
+}
 
 SAMPLE_PROMPTS = (
     "The old wizard looked up from his book and said,",
@@ -75,6 +87,118 @@ class Progress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def flops_per_token(model, block: int) -> float:
+    """6N + 12*L*d*T: the FLOPs of one trained token (PaLM appendix B)."""
+    c = model.config
+    n_params = sum(p.numel() for p in model.parameters())
+    return 6 * n_params + 12 * c.n_layer * c.n_embd * block
+
+
+def peak_flops(device) -> float | None:
+    """The device's dense bf16 peak in FLOP/s (PEAK_TFLOPS), or None where unknown (CPUs)."""
+    import torch
+
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((tf * 1e12 for key, tf in PEAK_TFLOPS.items() if key in name), None)
+
+
+def model_line(model, device, bf16: bool, cfg, world: int, accum: int) -> str:
+    """The run's first line on stderr: the model, precision, device, optimizer and batch.
+
+    `cfg` is the run's TrainConfig, its block size resolved.
+    """
+    c = model.config
+    n_params = sum(p.numel() for p in model.parameters())
+    micro, block = cfg.micro_batch, cfg.block_size
+    return (
+        f"model: {n_params / 1e6:.1f}M params, {c.n_layer} layers x {c.n_embd}, "
+        f"{'bf16' if bf16 else 'fp32'} on {device}{' (compiled)' if cfg.compile else ''}, "
+        f"{cfg.optimizer}, world {world}; {accum * micro * block * world:,} tokens/step "
+        f"({accum} x {micro} x {block})"
+    )
+
+
+class Throughput:
+    """Tokens/s and MFU since the last reading (one log line to the next)."""
+
+    def __init__(self, flops_per_token: float, peak: float | None):
+        self.flops_per_token, self.peak = flops_per_token, peak
+        self.since, self.tokens = time.time(), 0
+
+    def add(self, tokens: int) -> None:
+        self.tokens += tokens
+
+    def take(self) -> tuple[float, float | None]:
+        """(tokens/s, MFU or None where the peak is unknown) since the last call; restarts."""
+        now = time.time()
+        tok_s = self.tokens / max(now - self.since, 1e-9)
+        self.since, self.tokens = now, 0
+        return tok_s, (tok_s * self.flops_per_token / self.peak if self.peak else None)
+
+
+class MetricsLog:
+    """OUT/metrics.jsonl, appended (a resumed run continues the same file); only the
+    writing rank writes. Train rows carry `loss`, evaluation rows `val_loss`."""
+
+    def __init__(self, path: Path, enabled: bool):
+        self.path, self.enabled = path, enabled
+
+    def drop_after(self, step: int) -> None:
+        """Drop rows past `step`: a killed run logged steps its checkpoint does not hold,
+        and the resumed run logs them again."""
+        if not (self.enabled and self.path.is_file()):
+            return
+        lines = self.path.read_text().splitlines(keepends=True)
+        keep = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
+        if len(keep) != len(lines):
+            atomic_write(self.path, "".join(keep).encode())
+
+    def log(self, row: TrainRow | EvalRow) -> None:
+        """Append a row (finetune.outputs: the types the app reads them back as)."""
+        if self.enabled:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(asdict(row)) + "\n")
+
+
+def train_row(
+    *,
+    step: int,
+    tokens: int,
+    loss: float,
+    lr: float,
+    tokens_per_s: float,
+    mfu: float | None,
+    elapsed: float,
+    remaining_s: float | None,
+    total_steps: int | None,
+) -> TrainRow:
+    """A training row, its figures rounded as metrics.jsonl keeps them."""
+    return TrainRow(
+        step=step,
+        tokens=tokens,
+        loss=round(loss, 5),
+        lr=lr,
+        tokens_per_s=round(tokens_per_s, 1),
+        mfu=mfu,
+        elapsed=round(elapsed, 2),
+        remaining_s=None if remaining_s is None else round(remaining_s, 1),
+        total_steps=total_steps,
+    )
+
+
+def eval_row(*, step: int, tokens: int, val_loss: float, elapsed: float) -> EvalRow:
+    """An evaluation row, with the perplexity beside the loss."""
+    return EvalRow(
+        step=step,
+        tokens=tokens,
+        val_loss=round(val_loss, 5),
+        val_ppl=round(math.exp(val_loss), 3),
+        elapsed=round(elapsed, 2),
+    )
 
 
 def clock(seconds: float | None) -> str:
@@ -150,6 +274,8 @@ def training_summary(result, model) -> dict:
     `result` is the run's finetune.train.TrainResult; `model` the model saved
     from it.
     """
+    from finetune.checkpoint import start_words
+
     cfg, c = result.config, model.config
     return {
         "model": {
@@ -160,7 +286,7 @@ def training_summary(result, model) -> dict:
             "vocab_size": c.vocab_size,
             "parameters": sum(p.numel() for p in model.parameters()),
         },
-        "start": f"--base {cfg.base}" if cfg.base else f"--init {cfg.init}",
+        "start": start_words(asdict(cfg)),
         "steps": result.steps,
         "tokens": result.tokens,
         "tokens_per_step": result.tokens_per_step,

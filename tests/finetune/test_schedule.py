@@ -85,3 +85,55 @@ def test_a_training_run_shows_the_planners_eta_on_every_line(tmp_path, capsys):
 
     assert squeeze(shown) == squeeze(expected)
     assert rows[-1]["step"] == rows[-1]["total_steps"]  # the run ended where the planner said
+
+
+# --------------------------------------------------------------------------- --schedule wsd
+
+
+def test_wsd_warms_up_holds_the_peak_then_cools_down_by_one_minus_sqrt():
+    from finetune.schedule import lr_factor
+
+    total, warmup, floor, cooldown = 1000, 10, 0.1, 0.2
+
+    def f(step: int) -> float:
+        return lr_factor(step, total, warmup, floor, "wsd", cooldown)
+
+    # Warmup: linear up to the peak.
+    assert [f(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
+    # Stable: the peak until the last 20% of the steps.
+    assert {f(s) for s in range(10, 800)} == {1.0}
+    # Cooldown: floor + (1 - floor)(1 - sqrt(progress)), from the peak to the floor.
+    for step in (800, 820, 850, 900, 950, 999, 1000):
+        progress = (step - 800) / 200
+        assert f(step) == pytest.approx(floor + (1 - floor) * (1 - progress**0.5)), step
+    assert f(900) == pytest.approx(0.1 + 0.9 * (1 - 0.5**0.5))  # 0.364, a linear one: 0.55
+    # 1 - sqrt drops fastest first: the first tenth of the cooldown loses more
+    # than the last tenth, unlike a cosine, which is flat at both ends.
+    assert f(800) - f(820) > 3 * (f(980) - f(1000))
+    lrs = [f(s) for s in range(10, 1001)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+
+
+def test_cosine_is_the_default_and_unchanged():
+    from finetune.schedule import lr_at, lr_factor
+
+    for step in (0, 9, 10, 400, 999):
+        assert lr_factor(step, 1000, 10, 0.1) * 1e-3 == pytest.approx(
+            lr_at(step, 1000, 1e-3, 10, 0.1)
+        )
+
+
+def test_a_wsd_run_logs_the_peak_then_the_cooldown(tmp_path):
+    from finetune.train import train
+
+    books, val = write_corpus(tmp_path)
+    out = tmp_path / "out"
+    cfg = _tiny_config(
+        books, val, out, tmp_path / "cache",
+        max_steps=10, warmup_steps=1, eval_every=1000, schedule="wsd", cooldown=0.4, lr=1e-2,
+    )  # fmt: skip
+    train(cfg)
+    lrs = [r["lr"] for r in read_metrics(out / "metrics.jsonl") if "loss" in r]
+    # A one-step warmup reaches the peak at once; steps 1-6 hold it; 7-10 cool down.
+    assert lrs[:6] == pytest.approx([1e-2] * 6)
+    assert lrs[6:] == pytest.approx([1e-3 + 9e-3 * (1 - (k / 4) ** 0.5) for k in range(4)])

@@ -71,11 +71,13 @@ def test_two_process_torchrun_trains_with_identical_weights_on_both_ranks(tmp_pa
     assert train[-1] < train[0] - 1.0
     assert (out / "model" / "model.safetensors").is_file()
     assert sorted(p.name for p in out.iterdir()) == [
+        ".lock",  # finetune.locks: one run per folder
         "MODEL_CARD.md",
         "best",
         "checkpoint",
         "loss_curve.png",
         "metrics.jsonl",
         "model",
+        "training-text.json",  # finetune.guards: what --resume must continue on
         "training_summary.json",
     ]

@@ -441,7 +441,7 @@ def test_dropout_applies_to_a_base_model_and_defaults_to_the_bases_own(tiny_gguf
     import torch
 
     from finetune.config import TrainConfig
-    from finetune.train import _load_model
+    from finetune.model_setup import load_model as _load_model
 
     def dropouts(model) -> set[float]:
         return {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
@@ -461,7 +461,7 @@ def test_early_stop_ends_the_run_after_patience_evaluations_without_improvement(
     args = tiny_args(
         books, val, tmp_path / "out", tmp_path / "cache",
         "--max-steps", "20", "--eval-every", "1", "--early-stop-patience", "2",
-        "--lr", "0", "--no-export",  # the weights never move: no evaluation improves on the first
+        "--lr", "1e-30", "--no-export",  # the weights never move: no evaluation improves on the first
     )  # fmt: skip
     result = train(config_from_args(build_parser().parse_args(args)))
     assert (result.stopped, result.steps) == ("early stop", 3)

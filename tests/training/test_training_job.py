@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import stat
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from finetune.outputs import RunOptions
 from writer_app.training.errors import TrainingError
 from writer_app.training.job import (
+    FINETUNE_LR,
     JobSpec,
     check_disk,
     check_packages,
@@ -34,24 +38,34 @@ def spec(tmp_path: Path, **kw) -> JobSpec:
 
 
 def test_command_trains_on_the_training_part_and_scores_on_the_held_out_file(tmp_path):
-    cmd = command(spec(tmp_path, extra_args=["--max-steps", "3"]))
+    job = spec(tmp_path, extra_args=["--max-steps", "3"])
+    cmd = command(job)
     i = cmd.index(sys.executable)
-    assert cmd[i : i + 4] == [sys.executable, "-m", "finetune.cli", "train"]
-    args = cmd[i + 4 :]
-    flags = {
-        a: (args[k + 1] if k + 1 < len(args) and not args[k + 1].startswith("--") else True)
-        for k, a in enumerate(args)
-        if a.startswith("--")
-    }
-    assert flags["--base"] == str(tmp_path / "base.gguf")
-    assert flags["--data"] == str(tmp_path / "data" / "train")
-    assert flags["--val-data"] == str(tmp_path / "data" / "val.txt")
-    assert flags["--max-minutes"] == "15"
-    assert flags["--threads"] == "1"
-    assert flags["--eval-minutes"] == "1"  # 15 evaluations over the 15 minutes
-    assert flags["--max-steps"] == "3"
-    assert "--resume" not in cmd
-    assert "--resume" in command(spec(tmp_path, resume=True))
+    assert cmd[i:] == [
+        sys.executable, "-m", "finetune.cli", "train", "--config", str(job.config_path),
+        "--max-steps", "3",  # extra flags come after the file, and override it
+    ]  # fmt: skip
+    assert job.config_path == tmp_path / "run.json"  # beside the training folder
+    run = RunOptions.from_json(job.config_path.read_text())
+    assert run.base == str(tmp_path / "base.gguf")
+    assert run.data == [str(tmp_path / "data" / "train")]
+    assert run.val_data == [str(tmp_path / "data" / "val.txt")]
+    assert run.out == str(tmp_path / "train")
+    assert (run.max_minutes, run.threads) == (15, 1)
+    assert run.eval_minutes == 1  # 15 evaluations over the 15 minutes
+    assert run.eval_at_start and not run.samples and run.lr == FINETUNE_LR
+    assert not run.resume
+    command(spec(tmp_path, resume=True))
+    assert RunOptions.from_json(job.config_path.read_text()).resume
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_the_run_settings_file_is_private(tmp_path):
+    job = spec(tmp_path)
+    job.out = tmp_path / "run" / "train"
+    command(job)
+    assert stat.S_IMODE(job.config_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(job.config_path.parent.stat().st_mode) == 0o700
 
 
 def test_evaluations_are_spread_over_the_budget_but_not_closer_than_half_a_minute():
@@ -110,3 +124,21 @@ def test_too_little_free_space_is_refused_with_the_figures(tmp_path):
     with pytest.raises(TrainingError, match="Not enough free disk space"):
         check_disk(tmp_path, need=free * 2)
     check_disk(tmp_path, need=0, minimum=1)  # room enough: no error
+
+
+def test_the_app_side_of_training_imports_no_torch():
+    # The app installs without the training extra: it imports finetune.outputs only.
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, writer_app.training.job, writer_app.training.metrics, "
+            "writer_app.training.scan; "
+            "print(sorted({'torch', 'numpy', 'transformers'} & set(sys.modules)))",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.strip() == "[]", proc.stderr[-2000:]

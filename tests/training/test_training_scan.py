@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from writer_app.training.errors import TrainingError
 from writer_app.training.scan import (
     CURRENT_DOCUMENT,
     LOW_WORDS,
+    MAX_FILE_BYTES,
     count_words,
     scan,
     split,
@@ -20,13 +24,12 @@ def prose(tag: str, paragraphs: int, words: int = 50) -> str:
     return "\n\n".join(" ".join(f"{tag}p{p}w{w}" for w in range(words)) for p in range(paragraphs))
 
 
-def test_scan_counts_words_and_skips_binary_and_undecodable_files(tmp_path):
+def test_scan_counts_words_and_skips_binary_and_empty_files(tmp_path):
     (tmp_path / "one.txt").write_text(prose("a", 10), encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "two.md").write_text(prose("b", 4), encoding="utf-8")
-    (tmp_path / "nul.txt").write_bytes(b"text\x00\x01\x02 more")
+    (tmp_path / "controls.txt").write_bytes(bytes(range(32)) * 40)
     (tmp_path / "zip.txt").write_bytes(b"PK\x03\x04rest of an archive")
-    (tmp_path / "latin.md").write_bytes("caf\xe9 au lait".encode("latin-1"))
     (tmp_path / "empty.txt").write_text("  \n")
     (tmp_path / "picture.png").write_bytes(b"\x89PNG not a text file at all")
 
@@ -35,10 +38,50 @@ def test_scan_counts_words_and_skips_binary_and_undecodable_files(tmp_path):
     assert sorted(t.name for t in result.texts) == ["one.txt", "sub/two.md"]
     assert result.words == 10 * 50 + 4 * 50
     skipped = dict(result.skipped)
-    assert set(skipped) == {"nul.txt", "zip.txt", "latin.md", "empty.txt"}
+    assert set(skipped) == {"controls.txt", "zip.txt", "empty.txt"}
     assert "zip archive" in skipped["zip.txt"]
-    assert "binary" in skipped["nul.txt"]
-    assert "UTF-8" in skipped["latin.md"]
+    assert "binary" in skipped["controls.txt"]
+
+
+def test_scan_reads_files_as_the_editor_opens_them(tmp_path):
+    # One policy (writer_app/core/text_io.py): a Windows-1252 file and a stray
+    # control byte open in the editor, so they train too.
+    (tmp_path / "latin.md").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "nul.txt").write_bytes(b"text\x00 more")
+    texts = {t.name: t.text for t in scan(tmp_path).texts}
+    assert texts == {"latin.md": "café au lait", "nul.txt": "text more"}
+
+
+def test_a_huge_file_is_skipped_unread_and_named(tmp_path):
+    (tmp_path / "one.txt").write_text(prose("a", 10))
+    with open(tmp_path / "server.log.txt", "wb") as f:
+        f.truncate(200 * 2**20)  # sparse: 200 MB of NUL bytes that take no disk
+    result = scan(tmp_path)
+    assert [t.name for t in result.texts] == ["one.txt"]
+    assert dict(result.skipped) == {"server.log.txt": "too large: 200 MB, over 50 MB"}
+    # At the limit itself, a file is read.
+    with open(tmp_path / "big.txt", "wb") as f:
+        f.truncate(MAX_FILE_BYTES)
+    assert "too large" not in dict(scan(tmp_path).skipped).get("big.txt", "")
+
+
+def test_the_apps_own_data_folder_is_refused_and_never_scanned(tmp_path):
+    home = tmp_path / "home"
+    app_data = home / "app-data"
+    copies = app_data / "models" / "2026-01-01-1200" / "data" / "train"
+    copies.mkdir(parents=True)
+    (copies / "0000-book.txt").write_text(prose("copy", 10))
+    (home / "book.txt").write_text(prose("mine", 10))
+
+    for inside in (app_data, copies):
+        with pytest.raises(TrainingError, match="the app's own data folder"):
+            scan(inside, app_data=app_data)
+    # A folder that holds the data folder: the writer's texts, not the app's copies.
+    assert [t.name for t in scan(home, app_data=app_data).texts] == ["book.txt"]
+    link = tmp_path / "link"
+    link.symlink_to(app_data)
+    with pytest.raises(TrainingError, match="the app's own data folder"):
+        scan(link, app_data=app_data)
 
 
 def test_scan_adds_the_current_document_and_warns_under_20000_words(tmp_path):
@@ -105,3 +148,18 @@ def test_write_split_puts_held_out_text_only_in_the_val_file(tmp_path):
     assert len(list(train_dir.iterdir())) == 2
     assert not set(written.split()) & set(val_file.read_text().split())
     assert count_words(written) == parts.train_words
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_the_training_copies_are_private(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(prose("a", 100))
+    old = os.umask(0o022)  # the usual umask: new files 0644 unless made private
+    try:
+        train_dir, val_file = write_split(split(scan(tmp_path / "in")), tmp_path / "run" / "data")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "run", tmp_path / "run" / "data", train_dir):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for file in (val_file, *train_dir.iterdir()):
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from finetune.outputs import RunOptions
 from gpt2gguf.validate import validate_gguf
 from writer_app.core.paths import DATA_DIR_ENV
 from writer_app.training.library import list_models
@@ -110,7 +112,8 @@ def test_a_run_reports_progress_cancels_resumes_and_offers_a_model_that_loads(
         # Resume where it stopped; a lower --max-steps lets the resumed run end soon.
         run.spec.extra_args = tiny_args(tmp_path / "cache", max_steps=stopped_at + 4)
         qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
-        assert "--resume" in run.process.arguments()
+        assert "--config" in run.process.arguments()
+        assert RunOptions.from_json(run.spec.config_path.read_text()).resume
         qtbot.waitUntil(lambda: run.state in ("done", "failed"), timeout=120_000)
         assert run.state == "done", panel.status.text() + panel.details.toPlainText()
         assert run.progress_data.step == stopped_at + 4
@@ -130,11 +133,26 @@ def test_a_run_reports_progress_cancels_resumes_and_offers_a_model_that_loads(
     assert panel.keep_button.isDefault() == (not card.better)
     assert [c.gguf_path for c in list_models()] == [card.gguf_path]
 
+    assert_private_app_files(run.run_dir)
+
     qtbot.mouseClick(panel.use_button, Qt.MouseButton.LeftButton)
     assert window.settings.model_path == str(card.gguf_path)
     qtbot.waitUntil(lambda: window.engine_state != "loading", timeout=30_000)
     assert window.engine_state == "ready"
     assert window.suggestions.engine_config().model_path == card.gguf_path
+
+
+def assert_private_app_files(run_dir: Path) -> None:
+    """What the app wrote for a run is the writer's alone: 0600 files in 0700 folders
+    (the run folder, the copies of the texts, run.json, the log and the card), and
+    what writer-finetune wrote is inside the run folder, which nobody else can open."""
+    if os.name != "posix":
+        return
+    for folder in (run_dir.parent, run_dir, run_dir / "data", run_dir / "data" / "train"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    files = [*(run_dir / "data").rglob("*.txt"), *(run_dir / n for n in ("run.json", "train.log"))]
+    for file in [*files, run_dir / "card.json"]:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 
 
 def test_a_killed_training_process_leaves_the_app_working_and_says_what_happened(
@@ -169,10 +187,23 @@ def test_the_setup_page_says_what_will_happen_and_lists_skipped_files(make_windo
     summary = dialog.summary.text()
     assert f"Found {WORDS:,} words in 2 texts" in summary
     assert "held out" in summary and "never trains on it" in summary
-    assert "cover.txt (a PNG image, not text)" in summary
+    assert "cover.txt (a PNG image)" in summary
     assert "under 20,000" in summary
     assert str(data_dir / "models") in summary
     assert dialog.start_button.isEnabled()
+
+
+def test_the_apps_data_folder_cannot_be_trained_on_and_the_dialog_says_why(make_window, data_dir):
+    copies = data_dir / "models" / "2026-01-01-1200" / "data" / "train"
+    copies.mkdir(parents=True)
+    (copies / "0000-one.txt").write_text("an earlier run's copy of the writer's text " * 500)
+    dialog = open_dialog(make_window(load_model=False))
+    dialog.include_document.setChecked(False)
+    for folder in (data_dir, copies):
+        dialog.set_folder(folder)
+        assert "the app's own data folder" in dialog.summary.text()
+        assert "Choose the folder where you keep your own texts" in dialog.summary.text()
+        assert not dialog.start_button.isEnabled()
 
 
 def test_little_text_asks_first_and_no_means_no_run(make_window, texts, dialogs):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from finetune.outputs import EvalRow, TrainRow
 from writer_app.training.job import JobSpec
 from writer_app.training.library import ModelCard
 from writer_app.training.metrics import Progress
-from writer_app.ui.training.run import TrainingRun, signal_name
 from writer_app.ui.training.panel import TrainingPanel, clock
+from writer_app.ui.training.run import TrainingRun, signal_name
 
 
 def make_panel(qtbot, tmp_path: Path) -> TrainingPanel:
@@ -34,9 +36,9 @@ def test_the_panel_shows_time_left_tokens_and_perplexity_first_and_now(qtbot, tm
     progress = Progress(budget_s=900)
     progress.add(
         [
-            {"step": 10, "tokens": 40960, "loss": 4.0, "elapsed": 60.0},
-            {"step": 10, "tokens": 40960, "val_loss": 4.5, "val_ppl": 90.0, "elapsed": 61.0},
-            {"step": 20, "tokens": 81920, "val_loss": 4.2, "val_ppl": 66.7, "elapsed": 120.0},
+            TrainRow(10, 40960, 4.0, 1e-3, 700.0, None, 60.0, None, 100),
+            EvalRow(step=10, tokens=40960, val_loss=4.5, val_ppl=90.0, elapsed=61.0),
+            EvalRow(step=20, tokens=81920, val_loss=4.2, val_ppl=66.7, elapsed=120.0),
         ]
     )
     panel.run.progress.emit(progress)
@@ -48,8 +50,8 @@ def test_the_panel_shows_time_left_tokens_and_perplexity_first_and_now(qtbot, tm
     panel.plot.repaint()  # paints the points without error
 
     with_base = Progress(budget_s=900)  # --eval-at-start: the base model is scored at token 0
-    with_base.add([{"step": 0, "tokens": 0, "val_loss": 4.6, "val_ppl": 99.5, "elapsed": 0.0}])
-    with_base.add([{"step": 20, "tokens": 81920, "val_ppl": 66.7, "elapsed": 120.0}])
+    with_base.add([EvalRow(step=0, tokens=0, val_loss=4.6, val_ppl=99.5, elapsed=0.0)])
+    with_base.add([EvalRow(step=20, tokens=81920, val_loss=4.2, val_ppl=66.7, elapsed=120.0)])
     panel.run.progress.emit(with_base)
     assert "99.5 before training, 66.7 now" in panel.perplexity.text()
 
@@ -80,3 +82,17 @@ def test_words_for_time_and_signals():
     assert clock(3600 + 5 * 60) == "1 h 05 min"
     assert signal_name(9) == "SIGKILL"
     assert signal_name(200) == "signal 200"
+
+
+def test_a_run_refused_because_its_folder_is_in_use_says_so(qtbot, tmp_path):
+    from finetune.locks import OutputLock
+
+    panel = make_panel(qtbot, tmp_path)
+    run = panel.run
+    with OutputLock(run.spec.out):  # another run holds the folder
+        run.start()
+        qtbot.waitUntil(lambda: run.state == "failed", timeout=60_000)
+    assert panel.status.text().startswith("Another training run is using this run's folder")
+    assert "current model is unchanged" in panel.status.text()
+    assert f"another training run (pid {os.getpid()}) is using" in panel.details.toPlainText()
+    assert not (run.spec.out / "metrics.jsonl").exists()  # it never started training

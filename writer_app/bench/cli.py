@@ -1,9 +1,11 @@
 """writer-bench's command line: flags onto a config, one call per command, the JSON out.
 
-Every option is declared once, in OPTIONS; each command in COMMANDS lists the
-ones it takes. Progress goes to stderr, the JSON to stdout (pretty; one line
-with --json). A problem worded for people (a text with nothing to type, a
-model that does not load) is printed after "writer-bench: " with exit status 1.
+Every option is declared once, in OPTIONS, with its range (`number`); each
+command in COMMANDS lists the ones it takes. Progress goes to stderr, the JSON
+to stdout (pretty; one line with --json). Whatever goes wrong is one line
+after "writer-bench: ", never a traceback (--debug shows one): a bad option
+with exit status 2, a problem worded for people (a text with nothing to type,
+a model that does not load) or an unforeseen fault with 1.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
+import math
 import os
 import sys
 from pathlib import Path
@@ -22,17 +25,29 @@ from writer_app.bench.quality import STRIDE, WINDOW, ppl_report, quality_report
 from writer_app.engine import Engine, EngineConfig, EngineError
 
 
-def _at_least(low: int):
-    """Return an argparse type: an int of at least `low`."""
+def number(kind: type = int, low: float | None = None, high: float | None = None):
+    """Return an argparse type: a `kind` (int or float) from `low` to `high` (inclusive;
+    None: unbounded), finite."""
 
-    def parse(value: str) -> int:
-        n = int(value)
-        if n < low:
+    def parse(value: str):
+        n = kind(value)  # ValueError: argparse says "invalid int value"
+        if not math.isfinite(n):
+            raise argparse.ArgumentTypeError(f"must be a finite number, not {value}")
+        if low is not None and n < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, not {n}")
+        if high is not None and n > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, not {n}")
         return n
 
-    parse.__name__ = "int"  # argparse names the type in its messages
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported as one line (not the usage and a line)."""
+
+    def error(self, message: str):
+        self.exit(2, f"writer-bench: {message} ({self.prog} --help lists the options)\n")
 
 
 # Every option once: its add_argument keywords.
@@ -42,19 +57,19 @@ OPTIONS: dict[str, dict] = {
         "required": True,
         "help": "UTF-8 text the simulated writer types (.xz: compressed)",
     },
-    "--threads": {"type": int, "help": "CPU threads (default: physical cores)"},
+    "--threads": {"type": number(int, 1), "help": "CPU threads (default: physical cores)"},
     "--n-ctx": {
-        "type": int,
+        "type": number(int, 16),
         "default": EngineConfig.n_ctx,
         "help": "context size in tokens (default %(default)s)",
     },
     "--gpu-layers": {
-        "type": int,
+        "type": number(int, -1),  # -1: all, as llama.cpp
         "help": "layers to offload (default: all if a GPU backend exists)",
     },
     "--json": {"action": "store_true", "help": "print the JSON on one line"},
     "--confidence": {
-        "type": float,
+        "type": number(float, 0, 1),
         "default": EngineConfig.confidence,
         "help": "suggestion confidence, 0 to show everything; for quality, the gated "
         "settings' threshold (default %(default)s)",
@@ -74,12 +89,12 @@ OPTIONS: dict[str, dict] = {
     },
     "--checkpoint": {"help": "HF checkpoint dir with the same weights (for --baseline)"},
     "--max-requests": {
-        "type": _at_least(1),
+        "type": number(int, 1),
         "metavar": "N",
         "help": "spread at most N pauses over the text",
     },
     "--baseline-requests": {
-        "type": _at_least(1),
+        "type": number(int, 1),
         "metavar": "N",
         "default": LatencySettings.baseline_requests,
         "help": "requests (spread evenly) also run by the baseline (default %(default)s)",
@@ -91,12 +106,12 @@ OPTIONS: dict[str, dict] = {
         "or both on the same text (default %(default)s)",
     },
     "--window": {
-        "type": _at_least(2),
+        "type": number(int, 2),
         "default": WINDOW,
         "help": "tokens per perplexity window (default %(default)s)",
     },
     "--stride": {
-        "type": _at_least(1),
+        "type": number(int, 1),
         "default": STRIDE,
         "help": "tokens between perplexity windows (default %(default)s)",
     },
@@ -134,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return writer-bench's argument parser."""
     from writer_app import bench
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="writer-bench",
         description=bench.__doc__.split("\n\n")[0],
         epilog="writer-bench COMMAND --help describes a command.",
@@ -142,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for command, (what, options) in COMMANDS.items():
         p = sub.add_parser(command, help=what, description=f"writer-bench {command}: {what}.")
+        p.add_argument("--debug", action="store_true", help="show a traceback on errors")
         for option in options:
             p.add_argument(option, **OPTIONS[option])
     return parser
@@ -210,12 +226,29 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of writer-bench: print the command's report as JSON and return 0,
-    or print why it cannot measure to stderr and return 1."""
-    args = build_parser().parse_args(argv)
+    or print why it cannot measure to stderr and return 1 (2 for a bad option)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a bad option (said in one line), or --help
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         report = run(args)
     except (BenchError, EngineError) as exc:
-        print(f"writer-bench: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        print(f"writer-bench: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("writer-bench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a fault of ours, or an input no check foresaw
+        if args.debug:
+            raise
+        print(
+            f"writer-bench: {type(exc).__name__}: {' '.join(str(exc).split())} "
+            "(--debug shows where; please report it)",
+            file=sys.stderr,
+        )
         return 1
     report["command"] = " ".join(["writer-bench", *(argv if argv is not None else sys.argv[1:])])
     report["cpu_count"] = os.cpu_count()

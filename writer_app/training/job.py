@@ -7,6 +7,11 @@ instead of 7 s. So training gets all cores but one (`--threads`), runs at the
 lowest priority (nice 19) with OpenMP threads that sleep rather than spin
 (OMP_WAIT_POLICY=PASSIVE), and the engine keeps one core to itself while the
 run lasts (benchmarks/training_contention.py measures it).
+
+The run's settings go to writer-finetune as run.json (`--config`), written
+from finetune.outputs.RunOptions: the app and the trainer share the type, not
+a list of flag spellings. finetune.outputs imports nothing heavy, so the app
+imports it without torch installed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from finetune.outputs import RunOptions
+from writer_app.core.paths import private_dir, private_file
 from writer_app.training.errors import TrainingError
 
 NICE = 19  # the lowest priority: training takes only what the writer leaves
@@ -37,7 +44,9 @@ MIN_EVAL_MINUTES = 0.5
 # warm-up. On one 36,500-word book for 15 minutes (benchmarks/train_on_a_book.py),
 # the pretraining settings (1e-3, 100 warm-up steps) bottomed out at held-out
 # perplexity 45.6 and then overfit; these reached 41.3 and were still improving.
-FINETUNE_ARGS = ("--lr", "3e-4", "--warmup-steps", "10")
+FINETUNE_LR = 3e-4
+FINETUNE_WARMUP_STEPS = 10
+RUN_CONFIG = "run.json"  # beside the training folder, in the run folder
 
 
 @dataclass
@@ -52,9 +61,31 @@ class JobSpec:
     threads: int
     name: str = "my-writing"
     resume: bool = False
-    # More flags for writer-finetune train: tests pass a tiny --max-steps,
-    # --eval-every and --block-size so that a run takes seconds.
+    # More flags for writer-finetune train, after --config (flags override the
+    # file): tests pass a tiny --max-steps, --eval-every and --block-size so
+    # that a run takes seconds; benchmarks try settings.
     extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def config_path(self) -> Path:
+        """Return where the run's settings file (run.json) is written."""
+        return self.out.parent / RUN_CONFIG
+
+    def options(self) -> RunOptions:
+        """Return the settings of the run, as writer-finetune reads them from run.json."""
+        return RunOptions(
+            base=str(self.base),
+            data=[str(self.train_dir)],
+            val_data=[str(self.val_file)],
+            out=str(self.out),
+            max_minutes=float(self.minutes),
+            threads=self.threads,
+            eval_minutes=eval_minutes(self.minutes),
+            lr=FINETUNE_LR,
+            warmup_steps=FINETUNE_WARMUP_STEPS,
+            name=self.name,
+            resume=self.resume,
+        )
 
 
 def core_split(cores: int | None = None) -> tuple[int, int]:
@@ -70,35 +101,21 @@ def eval_minutes(budget_minutes: float) -> float:
 
 
 def command(spec: JobSpec) -> list[str]:
-    """Return the command line of the run, at low priority where `nice` exists."""
+    """Write the run's settings to spec.config_path (private) and return the command
+    line that runs them, at low priority where `nice` exists.
+
+    Raises OSError when the settings file cannot be written.
+    """
+    private_file(spec.config_path, spec.options().to_json().encode("utf-8"))
     cmd = [
         sys.executable,
         "-m",
         "finetune.cli",
         "train",
-        "--base",
-        str(spec.base),
-        "--data",
-        str(spec.train_dir),
-        "--val-data",
-        str(spec.val_file),
-        "--max-minutes",
-        f"{spec.minutes:g}",
-        "--out",
-        str(spec.out),
-        "--threads",
-        str(spec.threads),
-        "--eval-minutes",
-        f"{eval_minutes(spec.minutes):g}",
-        "--eval-at-start",
-        *FINETUNE_ARGS,
-        "--name",
-        spec.name,
-        "--no-samples",
+        "--config",
+        str(spec.config_path),
         *spec.extra_args,
     ]
-    if spec.resume:
-        cmd.append("--resume")
     return low_priority(cmd)
 
 
@@ -151,7 +168,7 @@ def check_disk(folder: Path, need: int, minimum: int = MIN_FREE_BYTES) -> None:
     Raises TrainingError with a message for people otherwise.
     """
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         probe = folder / ".write-test"
         probe.write_bytes(b"")
         probe.unlink()

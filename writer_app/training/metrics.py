@@ -1,9 +1,10 @@
 """Reading writer-finetune's metrics.jsonl while the run appends to it.
 
-Train rows carry step, tokens, loss, elapsed; eval rows carry val_loss and
-val_ppl. The reader keeps its place and returns only new, complete lines; a
-resumed run may rewrite the file shorter (it drops rows its checkpoint does
-not hold), and then the reader starts over.
+The rows are finetune.outputs' TrainRow (every --log-every steps) and
+EvalRow (each evaluation on the held-out text): the trainer and the app share
+those types rather than key names. The reader keeps its place and returns
+only new, complete lines; a resumed run may rewrite the file shorter (it
+drops rows its checkpoint does not hold), and then the reader starts over.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from finetune.outputs import EvalRow, MetricsRow, metrics_row
 
 
 class MetricsReader:
@@ -21,7 +24,7 @@ class MetricsReader:
         self._offset = 0
         self._partial = b""
 
-    def read_new(self) -> tuple[list[dict], bool]:
+    def read_new(self) -> tuple[list[MetricsRow], bool]:
         """Return (new rows, whether the file was rewritten and the rows start over)."""
         try:
             size = self.path.stat().st_size
@@ -42,11 +45,9 @@ class MetricsReader:
         rows = []
         for line in lines:
             try:
-                row = json.loads(line)
-            except ValueError:
+                rows.append(metrics_row(json.loads(line)))
+            except (ValueError, TypeError):
                 continue  # a torn line from a killed run: skip it
-            if isinstance(row, dict):
-                rows.append(row)
         return rows, restarted
 
 
@@ -61,17 +62,17 @@ class Progress:
     remaining_s: float | None = None  # the trainer's own estimate, when it gives one
     evals: list[tuple[int, float]] = field(default_factory=list)  # (tokens, val perplexity)
 
-    def add(self, rows: list[dict]) -> None:
+    def add(self, rows: list[MetricsRow]) -> None:
         """Fold new rows in (an eval row for a step already seen replaces it)."""
         for row in rows:
-            self.step = max(self.step, int(row.get("step", 0)))
-            self.tokens = max(self.tokens, int(row.get("tokens", 0)))
-            self.elapsed = max(self.elapsed, float(row.get("elapsed", 0.0)))
-            if row.get("remaining_s") is not None:
-                self.remaining_s = float(row["remaining_s"])
-            if "val_ppl" in row:
-                point = (int(row.get("tokens", 0)), float(row["val_ppl"]))
+            self.step = max(self.step, row.step)
+            self.tokens = max(self.tokens, row.tokens)
+            self.elapsed = max(self.elapsed, row.elapsed)
+            if isinstance(row, EvalRow):
+                point = (row.tokens, row.val_ppl)
                 self.evals = [p for p in self.evals if p[0] < point[0]] + [point]
+            elif row.remaining_s is not None:
+                self.remaining_s = row.remaining_s
 
     def reset(self) -> None:
         """Forget everything (the file was rewritten)."""

@@ -5,6 +5,16 @@ break), so even a single file has a held-out part, and the model is scored on
 the writer's own prose it never trained on. The two parts are written to
 separate files and only the training part is passed as `--data`, so no
 held-out sentence can reach training.
+
+Files are read by the editor's own policy (writer_app/core/text_io.py), so a
+file that opens in the editor trains, and one that does not is skipped with
+the same reason. A file over MAX_FILE_BYTES is skipped unread: a stray 200 MB
+log would freeze the scan and swamp the writer's prose. The app's own data
+folder is never scanned: training on its copies of earlier training texts
+would count the writer's words twice.
+
+The copies written for training are private (0600 files in 0700 folders):
+they are the writer's unpublished text.
 """
 
 from __future__ import annotations
@@ -13,7 +23,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from finetune.corpus import binary_kind  # finetune.corpus loads no torch
+from writer_app.core.paths import private_dir, private_file
+from writer_app.core.text_io import TextFileError, read_text_file
 from writer_app.training.errors import TrainingError
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -24,6 +35,7 @@ VAL_SHARE = 0.10
 # English prose): the held-out part must hold at least one, whatever the share.
 MIN_VAL_WORDS = 800
 CURRENT_DOCUMENT = "current document"
+MAX_FILE_BYTES = 50 * 2**20  # a novel is about 1 MB; far beyond this, it is not prose
 _WORD = re.compile(r"\S+")
 
 
@@ -69,44 +81,66 @@ def count_words(text: str) -> int:
     return sum(1 for _ in _WORD.finditer(text))
 
 
-def read_text(path: Path) -> str:
-    """Return the text of a UTF-8 file.
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """Return the text of a writer's file, decoded as the editor decodes it.
 
-    Raises TrainingError, saying why, for a file that is binary, not UTF-8,
-    empty or unreadable.
+    Raises TrainingError, saying why in a few words, for a file that is larger
+    than `max_bytes` (not read), binary, empty or unreadable.
     """
     try:
-        raw = path.read_bytes()
+        size = path.stat().st_size
     except OSError as exc:
         raise TrainingError(f"cannot be read ({exc.strerror or exc})") from exc
-    what = binary_kind(raw)
-    if what is not None:
-        raise TrainingError(f"{what}, not text")
+    if size > max_bytes:
+        raise TrainingError(f"too large: {size / 2**20:,.0f} MB, over {max_bytes / 2**20:g} MB")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TrainingError(f"not UTF-8 text (undecodable byte at {exc.start})") from exc
+        text = read_text_file(path, max_bytes=max_bytes).text
+    except TextFileError as exc:
+        raise TrainingError(exc.reason) from exc
     if not text.strip():
         raise TrainingError("empty")
     return text
 
 
-def scan(folder: Path | None, current_document: str | None = None) -> Scan:
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or inside it (symlinks resolved)."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def check_folder(folder: Path, app_data: Path | None) -> None:
+    """Refuse a folder of texts that is, or is inside, the app's data folder.
+
+    Raises TrainingError saying why, or when the folder does not exist.
+    """
+    if not folder.is_dir():
+        raise TrainingError(f"The folder {folder} does not exist.")
+    if app_data is not None and _inside(folder, app_data):
+        raise TrainingError(
+            f"{folder} is in the app's own data folder ({app_data}), which holds its copies "
+            "of earlier training texts and its statistics, not your writing. Choose the "
+            "folder where you keep your own texts."
+        )
+
+
+def scan(
+    folder: Path | None, current_document: str | None = None, app_data: Path | None = None
+) -> Scan:
     """Return the usable .txt and .md texts under `folder` (recursively), plus the
     current document when given and not empty; unusable files are listed in
-    `skipped` with the reason.
+    `skipped` with the reason. Nothing under `app_data` (the app's data folder) is read.
 
-    Raises TrainingError when the folder does not exist.
+    Raises TrainingError when the folder does not exist or is in `app_data`.
     """
     result = Scan()
     if folder is not None:
         folder = Path(folder)
-        if not folder.is_dir():
-            raise TrainingError(f"The folder {folder} does not exist.")
+        check_folder(folder, app_data)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            name = str(path.relative_to(folder))
             if path.suffix.lower() not in TEXT_SUFFIXES:
                 continue
+            if app_data is not None and _inside(path, app_data):
+                continue  # the app's own copies, in a folder that holds its data folder
+            name = str(path.relative_to(folder))
             try:
                 text = read_text(path)
             except TrainingError as why:
@@ -162,15 +196,15 @@ def split(scanned: Scan, share: float = VAL_SHARE, min_val_words: int = MIN_VAL_
 
 def write_split(parts: Split, folder: Path) -> tuple[Path, Path]:
     """Write the training texts into folder/train/ and the held-out text to
-    folder/val.txt; return (the training folder, the val file).
+    folder/val.txt, private (0600 files, 0700 folders); return (the training
+    folder, the val file).
 
     Raises OSError when the folder cannot be written.
     """
-    train_dir = folder / "train"
-    train_dir.mkdir(parents=True, exist_ok=True)
+    train_dir = private_dir(Path(folder) / "train")
     for i, (name, text) in enumerate(parts.train):
         safe = re.sub(r"[^\w.-]+", "_", Path(name).stem)[:60] or "text"
-        (train_dir / f"{i:04d}-{safe}.txt").write_text(text + "\n", encoding="utf-8")
-    val_file = folder / "val.txt"
-    val_file.write_text(parts.val + "\n", encoding="utf-8")
+        private_file(train_dir / f"{i:04d}-{safe}.txt", (text + "\n").encode("utf-8"))
+    val_file = Path(folder) / "val.txt"
+    private_file(val_file, (parts.val + "\n").encode("utf-8"))
     return train_dir, val_file

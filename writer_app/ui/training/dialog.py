@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from writer_app.core.paths import data_dir
 from writer_app.training.errors import TrainingError
 from writer_app.training.job import (
     BUDGETS,
@@ -41,8 +42,8 @@ from writer_app.training.job import (
 )
 from writer_app.training.library import ModelCard, models_dir, new_run_dir
 from writer_app.training.scan import MIN_WORDS, Scan, scan, split, write_split
-from writer_app.ui.training.run import TrainingRun
 from writer_app.ui.training.panel import TrainingPanel
+from writer_app.ui.training.run import TrainingRun
 
 OTHER_BUDGET = "Other…"
 SKIPPED_SHOWN = 8  # skipped files named in the summary; the rest are counted
@@ -145,7 +146,7 @@ class TrainDialog(QDialog):
         folder = self.folder_edit.text().strip()
         document = self.window.editor.toPlainText() if self.include_document.isChecked() else None
         try:
-            self.scan_result = scan(Path(folder) if folder else None, document)
+            self.scan_result = scan(Path(folder) if folder else None, document, data_dir())
             self.scan_error = ""
         except TrainingError as err:
             self.scan_result, self.scan_error = Scan(), str(err)

@@ -4,11 +4,15 @@ scoring of the base and the new model on the writer's held-out text.
 
 Nothing here touches the app's model or settings: a run that fails or is
 killed leaves them as they were. Only the writer's "Use this model" does.
+
+What the training process leaves is read through finetune.outputs' types:
+its exit status (ExitCode), metrics.jsonl's rows and training_summary.json.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sys
@@ -17,14 +21,24 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from finetune.outputs import METRICS_FILE, SUMMARY_FILE, ExitCode, TrainingSummary
+from writer_app.core.paths import PRIVATE_FILE_MODE, private_dir
 from writer_app.training.job import JobSpec, command, environment, low_priority
 from writer_app.training.library import ModelCard, write_card
 from writer_app.training.metrics import MetricsReader, Progress
 
 POLL_MS = 500  # how often metrics.jsonl is read
 TAIL_LINES = 12  # lines of the process's output shown when it fails
-EXIT_INTERRUPTED = 130  # writer-finetune saved its checkpoint and stopped on a signal
 QUIT_WAIT_MS = 30_000  # at quit: time for the run to save its checkpoint
+LOG_FILE = "train.log"
+# How a training process that ended on its own (no Cancel) ended, for the writer.
+# Each is followed by the process's own last line, which says why.
+ENDINGS = {
+    ExitCode.INTERRUPTED: "Training was stopped from outside the app",
+    ExitCode.LOCKED: "Another training run is using this run's folder",
+    ExitCode.REFUSED: "The training settings were refused",
+    ExitCode.TEXT_CHANGED: "The texts of this run changed since it started",
+}
 
 
 def signal_name(number: int) -> str:
@@ -53,7 +67,7 @@ class TrainingRun(QObject):
         self.state = "idle"
         self.tail: deque[str] = deque(maxlen=200)
         self.progress_data = Progress(budget_s=spec.minutes * 60)
-        self._reader = MetricsReader(self.spec.out / "metrics.jsonl")
+        self._reader = MetricsReader(self.spec.out / METRICS_FILE)
         self._log = None
         self.process: QProcess | None = None
         self.timer = QTimer(self, interval=POLL_MS)
@@ -68,9 +82,16 @@ class TrainingRun(QObject):
 
     def start(self) -> None:
         """Start (or, after resume(), continue) the training process."""
-        self.spec.out.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.run_dir / "train.log", "a", encoding="utf-8")  # noqa: SIM115
-        self._start_process(command(self.spec), self._on_training_finished)
+        try:
+            private_dir(self.spec.out)
+            cmd = command(self.spec)  # writes run.json
+            self._log = open(  # noqa: SIM115 (open while the run lasts; closed when it ends)
+                self.run_dir / LOG_FILE, "a", encoding="utf-8", opener=_private_opener
+            )
+        except OSError as exc:
+            self._fail(f"The training could not start: {exc}. Your current model is unchanged.")
+            return
+        self._start_process(cmd, self._on_training_finished)
         self._set_state("training")
         self.busy_changed.emit(True)
         self.timer.start()
@@ -165,7 +186,10 @@ class TrainingRun(QObject):
         if not crashed and code == 0:
             self._score()
             return
-        how = f"was ended by {signal_name(code)}" if crashed else f"stopped with exit code {code}"
+        if crashed:
+            how = f"Training was ended by {signal_name(code)}"
+        else:
+            how = ENDINGS.get(ExitCode.of(code), f"Training stopped with exit code {code}")
         last = "\n".join(list(self.tail)[-TAIL_LINES:])
         kept = (
             " The last checkpoint is kept: Resume continues from it."
@@ -173,18 +197,17 @@ class TrainingRun(QObject):
             else ""
         )
         self._fail(
-            f"Training {how}. Your current model is unchanged.{kept}"
+            f"{how}. Your current model is unchanged.{kept}"
             + (f"\n\nIts last lines:\n{last}" if last else "")
         )
 
     def _trained_gguf(self) -> Path | None:
         try:
-            summary = json.loads((self.spec.out / "training_summary.json").read_text())
-            path = Path(summary["export"]["path"])
-            if path.is_file():
-                return path
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+            export = TrainingSummary.read(self.spec.out / SUMMARY_FILE).export
+        except (OSError, ValueError):
+            export = None
+        if export is not None and Path(export.path).is_file():
+            return Path(export.path)
         found = sorted(self.spec.out.glob("*.gguf"))
         return found[0] if found else None
 
@@ -239,3 +262,8 @@ class TrainingRun(QObject):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.state_changed.emit(state)
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """open()'s opener for a file only the writer can read (the log quotes their texts' names)."""
+    return os.open(path, flags, PRIVATE_FILE_MODE)
