@@ -9,6 +9,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from writer_app.core.state_files import take_notices
+
 
 @pytest.fixture(autouse=True)
 def isolated_app_state(tmp_path, monkeypatch):
@@ -18,6 +20,8 @@ def isolated_app_state(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("WRITER_APP_RECOVERY_DIR", str(tmp_path / "recovery"))
     monkeypatch.setenv("WRITER_APP_DATA_DIR", str(tmp_path / "data"))
+    # State-file notices wait for the next window of the process: not another test's.
+    take_notices()
     return tmp_path
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from writer_app.ui.dialogs.settings import SettingsDialog
 from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.settings import AppSettings
-from writer_app.ui.dialogs.settings import SettingsDialog
 
 
 def make_editor(qtbot, text="Once upon a time"):

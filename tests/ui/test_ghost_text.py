@@ -101,7 +101,7 @@ def test_the_document_never_contains_the_ghost_text(qtbot, window, tmp_path):
     editor.copy()
     assert QApplication.clipboard().text() == PROMPT
     window.status.update_word_count()
-    assert window.status.words_label.text() == "2 words"
+    assert window.status.words_label.text() == "2 of 2 words selected"  # all, no ghost
     while editor.document().isUndoAvailable():  # nor anywhere in the undo stack
         editor.undo()
         assert PROMPT.startswith(editor.toPlainText())

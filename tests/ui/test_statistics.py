@@ -140,3 +140,145 @@ def test_an_unwritable_data_folder_is_reported_once_and_never_stops_the_writer(
     assert len(failures) == 1  # reported once
     assert window.stats.stats.total.shown == 2  # still counted for this session
     assert window.editor.toPlainText() == "Once upon a time there lived a fox"
+
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+UNDO = (Qt.Key.Key_Z, CTRL)
+REDO = (Qt.Key.Key_Z, CTRL | Qt.KeyboardModifier.ShiftModifier)
+
+
+def test_an_undone_tab_is_taken_back_and_a_redone_one_counts_again(qtbot, make_window):
+    window = make_window(load_model=False)
+    editor = window.editor
+    qtbot.keyClicks(editor, "Once")
+    inject_ghost(window, " upon a time", 12.0)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    stats = window.stats.stats
+    assert figures(stats.total)["whole"] == 1
+
+    qtbot.keyClick(editor, *UNDO)
+    assert editor.toPlainText() == "Once"
+    for bucket in (stats.total, stats.today, stats.document(UNTITLED)):
+        assert figures(bucket) == {**figures(Counts()), "shown": 1, "times": 1}
+    assert window.statusBar().toolTip().startswith("Today: 1 suggestion, 0 accepted (0%)")
+
+    qtbot.keyClick(editor, *REDO)
+    assert editor.toPlainText() == "Once upon a time"
+    assert figures(stats.total)["whole"] == 1
+    assert figures(stats.total)["chars"] == len(" upon a time")
+
+
+def test_typing_after_an_undone_tab_keeps_it_uncounted(qtbot, make_window):
+    window = make_window(load_model=False)
+    editor = window.editor
+    qtbot.keyClicks(editor, "Once")
+    inject_ghost(window, " upon a time", 12.0)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    qtbot.keyClicks(editor, " there")
+    qtbot.keyClick(editor, *UNDO)  # " there"
+    qtbot.keyClick(editor, *UNDO)  # the Tab
+    assert editor.toPlainText() == "Once"
+    qtbot.keyClicks(editor, " more and more words typed over the old history")
+    for _ in range(3):
+        qtbot.keyClick(editor, *REDO)  # nothing left to redo
+        qtbot.keyClick(editor, *UNDO)
+    assert window.stats.stats.total.accepted_whole == 0
+    assert window.stats.stats.total.chars_saved == 0
+
+
+def test_undoing_words_taken_with_ctrl_right_takes_them_back_one_by_one(qtbot, make_window):
+    window = make_window(load_model=False)
+    editor = window.editor
+    qtbot.keyClicks(editor, "Once")
+    inject_ghost(window, " upon a time", 12.0)
+    qtbot.keyClick(editor, Qt.Key.Key_Right, CTRL)
+    qtbot.keyClick(editor, Qt.Key.Key_Right, CTRL)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)  # the rest
+    stats = window.stats.stats
+    assert figures(stats.total)["whole"] == 1 and figures(stats.total)["partly"] == 0
+
+    qtbot.keyClick(editor, *UNDO)  # the Tab: two words taken remain
+    assert editor.toPlainText() == "Once upon a"
+    assert figures(stats.total)["whole"] == 0 and figures(stats.total)["partly"] == 1
+    assert figures(stats.total)["words"] == 2 and figures(stats.total)["chars"] == 7
+    qtbot.keyClick(editor, *UNDO)
+    assert figures(stats.total)["words"] == 1 and figures(stats.total)["partly"] == 1
+    qtbot.keyClick(editor, *UNDO)
+    assert editor.toPlainText() == "Once"
+    assert figures(stats.total) == {**figures(Counts()), "shown": 1, "times": 1}
+
+
+def test_a_cleared_history_keeps_what_was_counted(qtbot, make_window, tmp_path):
+    window = make_window(load_model=False)
+    editor = window.editor
+    qtbot.keyClicks(editor, "Once")
+    inject_ghost(window, " upon a time", 12.0)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    # A new line spacing is applied outside the undo history, which it clears.
+    window.apply_settings(type(window.settings)(**{**vars(window.settings), "line_height": 180}))
+    qtbot.keyClicks(editor, " there")
+    qtbot.keyClick(editor, *UNDO)
+    qtbot.keyClick(editor, *UNDO)
+    assert window.stats.stats.total.accepted_whole == 1
+
+    other = tmp_path / "other.txt"
+    other.write_text("Another text.")
+    editor.document().setModified(False)
+    assert window.files.open_file(other)
+    assert window.stats.stats.total.accepted_whole == 1
+
+
+def save_as(monkeypatch, window, path) -> None:
+    monkeypatch.setattr(
+        "PySide6.QtWidgets.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), "")
+    )
+    assert window.files.save_as()
+
+
+def test_statistics_follow_the_document_to_its_new_name(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window(load_model=False)
+    old = tmp_path / "draft.txt"
+    assert window.files.load_path(old)
+    qtbot.keyClicks(window.editor, "Once")
+    inject_ghost(window, " upon a time", 12.0)
+    qtbot.keyClick(window.editor, Qt.Key.Key_Tab)
+    new = tmp_path / "chapter-1.txt"
+    save_as(monkeypatch, window, new)
+
+    stats = window.stats.stats
+    assert str(old) not in stats.documents
+    assert figures(stats.document(str(new)))["whole"] == 1
+    assert window.stats.current.accepted_whole == 1
+    dialog = StatisticsDialog(window.stats, window)
+    qtbot.addWidget(dialog)
+    assert dialog.summary.horizontalHeaderItem(0).text() == "This document (chapter-1.txt)"
+    assert dialog.summary.item(1, 0).text() == "1"  # accepted whole
+    # An accept made before the rename is still taken back by its undo.
+    qtbot.keyClick(window.editor, *UNDO)
+    assert figures(stats.document(str(new)))["whole"] == 0
+
+
+def test_an_untitled_text_takes_only_its_own_figures_to_its_name(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    earlier = make_window(load_model=False)  # another untitled text, in an earlier session
+    qtbot.keyClicks(earlier.editor, "It")
+    inject_ghost(earlier, " was dark", 9.0)
+    qtbot.keyClick(earlier.editor, Qt.Key.Key_Escape)
+    earlier.editor.document().setModified(False)
+    earlier.close()
+
+    window = make_window(load_model=False)
+    assert window.stats.stats.document(UNTITLED).dismissed == 1
+    qtbot.keyClicks(window.editor, "Once")
+    inject_ghost(window, " upon a time", 12.0)
+    qtbot.keyClick(window.editor, Qt.Key.Key_Tab)
+    story = tmp_path / "story.md"
+    save_as(monkeypatch, window, story)
+
+    stats = window.stats.stats
+    moved = figures(stats.document(str(story)))
+    assert moved["shown"] == 1 and moved["whole"] == 1 and moved["dismissed"] == 0
+    assert figures(stats.document(UNTITLED))["shown"] == 1  # the earlier text's stays
+    assert figures(stats.document(UNTITLED))["dismissed"] == 1
+    assert stats.total.shown == 2

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from writer_app.core.paths import DATA_DIR_ENV
 from writer_app.training.library import ModelCard, models_dir, write_card
-from writer_app.ui.settings import AppSettings
 from writer_app.ui.dialogs.settings import SettingsDialog
+from writer_app.ui.settings import AppSettings
 
 YES = QMessageBox.StandardButton.Yes
 NO = QMessageBox.StandardButton.No

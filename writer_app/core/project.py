@@ -16,11 +16,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from writer_app.core.text_io import TextFileError, read_text_file
+
 TEXT_SUFFIXES = (".md", ".txt")
 NOTES_FILE = "notes.md"
 NOTES_DIR = "notes"
 MAX_FILES = 5000  # a folder of thousands of files is not a novel: index the first, say so
 MAX_FILE_BYTES = 20 * 2**20  # a chapter larger than this is not read for counts or names
+NEW_CHAPTER = "Chapter {n}.md"
+_CHAPTER_NUMBER = re.compile(r"^chapter\s*(\d+)", re.IGNORECASE)
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -30,13 +34,19 @@ def natural_key(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p.casefold() for p in _DIGITS.split(name))
 
 
+class ProjectError(Exception):
+    """A chapter name that cannot be used, or a file that cannot be made; worded for the writer."""
+
+
 @dataclass(frozen=True)
 class ProjectFile:
-    """One chapter or notes file: its path, its name relative to the project, its kind."""
+    """One chapter or notes file: its path, its name relative to the project, its kind, and
+    its words (as read at the scan)."""
 
     path: Path
     relative: str
     is_notes: bool
+    words: int = 0
 
 
 @dataclass
@@ -58,13 +68,21 @@ def is_notes(relative: Path) -> bool:
     )
 
 
-def scan_project(root: str | os.PathLike, *, max_files: int = MAX_FILES) -> ProjectIndex:
-    """Return the index of the project folder `root`.
+def scan_project(
+    root: str | os.PathLike,
+    *,
+    max_files: int = MAX_FILES,
+    counts: dict[Path, tuple[int, int, int]] | None = None,
+) -> ProjectIndex:
+    """Return the index of the project folder `root`, each file's words counted.
 
     Hidden files and folders are left out, symlinked folders are not followed
-    (so a symlink loop can't trap the scan), and a file that can't be read is
-    listed in `skipped` with the reason, never raised. Raises NotADirectoryError
-    or FileNotFoundError, in words, when `root` is not a folder.
+    (so a symlink loop can't trap the scan), and a file that can't be read
+    (no permission, binary, too large) is listed in `skipped` with the reason,
+    never raised. `counts`, kept by the caller between scans, remembers each
+    file's (mtime_ns, size, words) so that a rescan reads only changed files.
+    Raises NotADirectoryError or FileNotFoundError, in words, when `root` is
+    not a folder.
     """
     root = Path(root)
     if not root.exists():
@@ -91,15 +109,38 @@ def scan_project(root: str | os.PathLike, *, max_files: int = MAX_FILES) -> Proj
             if not path.is_file():  # a dangling link, a FIFO named .txt...
                 index.skipped.append((str(rel), "not a regular file"))
                 continue
+            words, why = _words_of(path, counts)
+            if why is not None:
+                index.skipped.append((str(rel), why))
+                continue
             key = str(rel).casefold()
             if key in seen:
                 index.case_clashes.append((seen[key], str(rel)))
             seen[key] = str(rel)
-            found.append(ProjectFile(path, str(rel), is_notes(rel)))
-    found.sort(key=lambda f: natural_key(f.relative))
+            found.append(ProjectFile(path, str(rel), is_notes(rel), words))
+    found.sort(key=lambda f: (natural_key(f.relative), f.relative))  # case ties: stable
     index.chapters = [f for f in found if not f.is_notes]
     index.notes = [f for f in found if f.is_notes]
     return index
+
+
+def _words_of(path: Path, counts: dict | None) -> tuple[int, str | None]:
+    # (words, None), or (0, why the file is skipped). Unchanged files come from `counts`.
+    try:
+        st = path.stat()
+    except OSError as err:
+        return 0, f"can't be read ({err.strerror})"
+    known = counts.get(path) if counts is not None else None
+    if known is not None and known[:2] == (st.st_mtime_ns, st.st_size):
+        return known[2], None
+    try:
+        text = read_text_file(path, max_bytes=MAX_FILE_BYTES).text
+    except TextFileError as err:
+        return 0, err.reason
+    words = len(text.split())
+    if counts is not None:
+        counts[path] = (st.st_mtime_ns, st.st_size, words)
+    return words, None
 
 
 def _relative(root: Path, name: str | None) -> str:
@@ -107,6 +148,87 @@ def _relative(root: Path, name: str | None) -> str:
         return str(Path(name).relative_to(root)) if name else "?"
     except ValueError:
         return str(name)
+
+
+# --- new and renamed chapters -------------------------------------------------
+
+
+def next_chapter_name(index: ProjectIndex) -> str:
+    """Return "Chapter N.md" for the first N above every chapter number in the project's
+    top folder whose name is free there (whatever the case)."""
+    taken = _names_in(index.root)
+    numbers = [int(m.group(1)) for c in index.chapters if (m := _CHAPTER_NUMBER.match(c.path.stem))]
+    n = max(numbers, default=0) + 1
+    while NEW_CHAPTER.format(n=n).casefold() in taken:
+        n += 1
+    return NEW_CHAPTER.format(n=n)
+
+
+def chapter_path(
+    folder: Path, name: str, suffix: str = ".md", *, renaming: Path | None = None
+) -> Path:
+    """Return the path of a chapter called `name` in `folder` (`suffix` added unless the
+    name ends in .md or .txt).
+
+    Raises ProjectError when the name is empty, hidden, has a folder separator,
+    or is taken in `folder`, also when only its case differs (two such files
+    are one on Windows and macOS); `renaming`, the file being renamed, may
+    keep its own name in another case.
+    """
+    name = name.strip()
+    if not name or name in (".", ".."):
+        raise ProjectError("A chapter needs a name.")
+    if "/" in name or "\\" in name or (os.altsep and os.altsep in name):
+        raise ProjectError(f"“{name}” has a slash in it; a chapter's name can't name a folder.")
+    if name.startswith("."):
+        raise ProjectError(f"“{name}” starts with a dot, which hides the file: choose another.")
+    if Path(name).suffix.casefold() not in TEXT_SUFFIXES:
+        name += suffix
+    path = folder / name
+    clash = _names_in(folder).get(name.casefold())
+    if clash is not None and (renaming is None or clash != renaming.name):
+        same = "" if clash == name else f" (as “{clash}”: names that differ only in case clash)"
+        raise ProjectError(f"There is already a file called {name} here{same}.")
+    return path
+
+
+def create_chapter(folder: Path, name: str) -> Path:
+    """Create the empty chapter `name` in `folder` and return its path.
+
+    Raises ProjectError for a name chapter_path refuses or a file that can't be made.
+    """
+    path = chapter_path(folder, name)
+    try:
+        with open(path, "x", encoding="utf-8"):
+            pass
+    except OSError as err:
+        raise ProjectError(f"Could not create {path.name}: {err.strerror or err}.") from err
+    return path
+
+
+def rename_chapter(path: Path, name: str) -> Path:
+    """Rename the chapter file `path` to `name` (in its folder, keeping its suffix when
+    `name` has none); return the new path.
+
+    Raises ProjectError for a name chapter_path refuses, or when the rename fails.
+    """
+    new = chapter_path(path.parent, name, path.suffix, renaming=path)
+    if new == path:
+        return path
+    try:
+        if path.exists():
+            os.rename(path, new)
+    except OSError as err:
+        raise ProjectError(f"Could not rename {path.name}: {err.strerror or err}.") from err
+    return new
+
+
+def _names_in(folder: Path) -> dict[str, str]:
+    # casefolded name -> the name on disk, for the clash checks.
+    try:
+        return {n.casefold(): n for n in os.listdir(folder)}
+    except OSError:
+        return {}
 
 
 # --- names from the story notes ---------------------------------------------
@@ -165,3 +287,25 @@ def extract_names(notes: str) -> list[StoryName]:
         )
         names.append(StoryName(full, aliases if len(words) > 1 else ()))
     return names
+
+
+def project_names(index: ProjectIndex) -> list[StoryName]:
+    """Return the names of all the project's notes files (notes.md first, then notes/ in
+    order), each once; a notes file that can't be read gives none (the scan said why)."""
+    names: list[StoryName] = []
+    seen: set[str] = set()
+    for notes in index.notes:
+        try:
+            text = read_text_file(notes.path, max_bytes=MAX_FILE_BYTES).text
+        except TextFileError:
+            continue
+        for name in extract_names(text):
+            if name.full.casefold() not in seen:
+                seen.add(name.full.casefold())
+                names.append(name)
+    return names
+
+
+def name_words(names: list[StoryName]) -> set[str]:
+    """Return every word of `names` (their parts), for a spell checker never to flag."""
+    return {word for name in names for word in name.full.split()}

@@ -32,6 +32,10 @@ one, and typing through its characters takes nothing from it.
 Each event counts in three buckets: the total, the document's (keyed by its
 file path, or UNTITLED), and today's (the local date; it starts again at zero
 on a new day).
+
+Only accepts that stay count: an accept the writer undoes is taken back
+(take_back), and counted again if they redo it (give_back). A document's
+figures follow it to a new name (rename: Save As).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ STATS_FILE = "suggestion-stats.json"
 FORMAT_VERSION = 1
 UNTITLED = "Untitled"  # the bucket of a document that has no file yet
 MAX_TIMES = 200  # suggestion times kept per bucket for the median: recent ones matter
+MAX_LIVE = 1_000  # suggestions of the text in the window whose accepts may be undone
 
 
 def stats_path() -> Path:
@@ -95,6 +100,16 @@ class Counts:
         self.times_ms.append(round(ms, 2))
         del self.times_ms[:-MAX_TIMES]
 
+    def add(self, other: Counts, sign: int = 1) -> None:
+        """Add `other`'s figures to these (sign -1: subtract them); times are added only."""
+        for f in fields(self):
+            if f.name == "times_ms":
+                if sign > 0:
+                    for ms in other.times_ms:
+                        self.add_time(ms)
+            else:
+                setattr(self, f.name, getattr(self, f.name) + sign * getattr(other, f.name))
+
     @classmethod
     def from_json(cls, data: dict) -> Counts:
         """Return the Counts stored as `data`; unknown keys are ignored. Raises ValueError
@@ -110,12 +125,26 @@ class Counts:
         return counts
 
 
-@dataclass
+@dataclass(eq=False)
 class _Showing:
-    """The suggestion taken from now: its buckets, and what was taken of it so far."""
+    """A suggestion that appeared: where it counts, and what of it is taken now."""
 
-    buckets: tuple[Counts, ...]
-    words: bool = False  # a word was taken with Ctrl+Right
+    document: str  # the document's key (rename() moves it)
+    day: Counts  # the bucket of the day it appeared
+    words: int = 0  # words taken with Ctrl+Right and not undone
+    whole: bool = False  # finished with Tab, not undone
+
+
+WHOLE, WORD = "whole", "word"
+
+
+@dataclass(eq=False)
+class Taken:
+    """One accept (a Tab or a Ctrl+Right), kept so that undoing it can take it back."""
+
+    showing: _Showing
+    kind: str  # WHOLE or WORD
+    chars: int
 
 
 class SuggestionStats:
@@ -134,6 +163,11 @@ class SuggestionStats:
         self.day = today().isoformat()
         self._day_counts = Counts()
         self._showing: _Showing | None = None
+        # The suggestions of the text in the window, whose accepts may still be undone or
+        # renamed; forget_live() drops them (another text), MAX_LIVE keeps the newest.
+        self._live: list[_Showing] = []
+        # What this run counted per document: what a renamed Untitled text takes along.
+        self.session: dict[str, Counts] = {}
         self.changed_since_save = False
 
     # --- reading --------------------------------------------------------------
@@ -156,40 +190,44 @@ class SuggestionStats:
         day = self._today().isoformat()
         if day != self.day:
             self.day, self._day_counts = day, Counts()
-        doc = self.documents.setdefault(document, Counts())
-        self._showing = _Showing((self.total, doc, self._day_counts))
+        self._showing = _Showing(document, self._day_counts)
+        self._live.append(self._showing)
+        del self._live[:-MAX_LIVE]
         self._count("shown", 1)
 
     def timed(self, ms: float) -> None:
         """The suggestion that appeared last took `ms` from request to ghost."""
         if self._showing is not None:
-            for counts in self._showing.buckets:
+            for counts in self._buckets(self._showing):
                 counts.add_time(ms)
             self.changed_since_save = True
 
-    def took_whole(self, chars: int) -> None:
-        """Tab inserted the rest of the suggestion, `chars` characters; the suggestion ends."""
-        showing = self._showing
-        if showing is None or chars <= 0:
-            return
-        if showing.words:  # begun with Ctrl+Right, finished with Tab: now a whole one
-            self._count("accepted_partly", -1)
-        self._count("accepted_whole", 1)
-        self._count("chars_saved", chars)
-        self._count("accept_keys", 1)
+    def took_whole(self, chars: int) -> Taken | None:
+        """Tab inserted the rest of the suggestion, `chars` characters; the suggestion ends.
+        Returns the accept (for take_back), or None when nothing was counted."""
+        if self._showing is None or chars <= 0:
+            return None
+        taken = Taken(self._showing, WHOLE, chars)
+        self._apply(taken, 1)
         self._showing = None
+        return taken
 
-    def took_word(self, chars: int) -> None:
-        """Ctrl+Right inserted a word of the suggestion, `chars` characters with its space."""
-        showing = self._showing
-        if showing is None or chars <= 0:
-            return
-        if not showing.words:
-            showing.words = True
-            self._count("accepted_partly", 1)
-        self._count("words_accepted", 1)
-        self._count("chars_saved", chars)
-        self._count("accept_keys", 1)
+    def took_word(self, chars: int) -> Taken | None:
+        """Ctrl+Right inserted a word of the suggestion, `chars` characters with its space.
+        Returns the accept (for take_back), or None when nothing was counted."""
+        if self._showing is None or chars <= 0:
+            return None
+        taken = Taken(self._showing, WORD, chars)
+        self._apply(taken, 1)
+        return taken
+
+    def take_back(self, taken: Taken) -> None:
+        """The writer undid this accept: it no longer counts (undo goes newest first)."""
+        self._apply(taken, -1)
+
+    def give_back(self, taken: Taken) -> None:
+        """The writer redid an accept they had undone: it counts again."""
+        self._apply(taken, 1)
 
     def dismissed(self) -> None:
         """Esc put the suggestion away; it ends."""
@@ -197,16 +235,72 @@ class SuggestionStats:
             self._count("dismissed", 1)
             self._showing = None
 
-    def _count(self, name: str, n: int) -> None:
-        for counts in self._showing.buckets:
+    def _apply(self, taken: Taken, sign: int) -> None:
+        # sign 1 counts the accept, -1 takes it back; `showing` tracks what of the
+        # suggestion is taken, so that it counts as accepted whole, in part, or not.
+        showing = taken.showing
+        if taken.kind == WHOLE:
+            if showing.words:  # begun with Ctrl+Right, finished with Tab: a whole one
+                self._count("accepted_partly", -sign, showing)
+            showing.whole = sign > 0
+            self._count("accepted_whole", sign, showing)
+        else:
+            showing.words += sign
+            first = showing.words == (1 if sign > 0 else 0)  # the first word taken, or untaken
+            if first and not showing.whole:
+                self._count("accepted_partly", sign, showing)
+            self._count("words_accepted", sign, showing)
+        self._count("chars_saved", sign * taken.chars, showing)
+        self._count("accept_keys", sign, showing)
+
+    def _buckets(self, showing: _Showing) -> tuple[Counts, ...]:
+        doc = showing.document
+        return (
+            self.total,
+            self.documents.setdefault(doc, Counts()),
+            showing.day,
+            self.session.setdefault(doc, Counts()),
+        )
+
+    def _count(self, name: str, n: int, showing: _Showing | None = None) -> None:
+        for counts in self._buckets(showing or self._showing):
             setattr(counts, name, getattr(counts, name) + n)
         self.changed_since_save = True
+
+    def forget_live(self) -> None:
+        """Another text is in the window: its predecessor's accepts can no longer be undone."""
+        self._live = [s for s in self._live if s is self._showing]
+
+    def rename(self, old: str, new: str) -> None:
+        """The document `old` is now `new` (Save As): its figures move to the new key.
+
+        A file's figures move whole; of UNTITLED, which all untitled texts share, only
+        what this run counted moves. Counted into `new` already, they are added up.
+        """
+        if old == new:
+            return
+        moving = self.session.pop(old, None) if old == UNTITLED else self.documents.pop(old, None)
+        if moving is not None:
+            if old == UNTITLED and old in self.documents:
+                self.documents[old].add(moving, -1)
+                if self.documents[old].shown <= 0:
+                    del self.documents[old]
+            self.documents.setdefault(new, Counts()).add(moving)
+            if old != UNTITLED:
+                self.session.setdefault(new, Counts()).add(self.session.pop(old, Counts()))
+            else:
+                self.session.setdefault(new, Counts()).add(moving)
+            self.changed_since_save = True
+        for showing in self._live:
+            if showing.document == old:
+                showing.document = new
 
     def reset(self) -> None:
         """Forget every figure (the writer asked to); the file is rewritten at the next save."""
         self.total, self.documents = Counts(), {}
         self.day, self._day_counts = self._today().isoformat(), Counts()
         self._showing = None
+        self._live, self.session = [], {}
         self.changed_since_save = True
 
     # --- the file -------------------------------------------------------------

@@ -41,8 +41,13 @@ MENUS = (
             Item("&New", "files.new_file", Std.New),
             Item("&Open…", "files.open_file", Std.Open),
             RECENT,
+            Item("Open &Folder…", "projects.open_folder", "Ctrl+Shift+O"),
+            Item("New C&hapter", "projects.new_chapter", name="new_chapter_action"),
+            Item("Rena&me Chapter…", "projects.rename_chapter", name="rename_chapter_action"),
+            SEPARATOR,
             Item("&Save", "files.save", Std.Save),
             Item("Save &As…", "files.save_as", Std.SaveAs),
+            Item("&Close", "close_document", Std.Close),
             SEPARATOR,
             Item("&Export…", "export.export"),
             Item("&Print…", "export.print_document", Std.Print),
@@ -66,6 +71,11 @@ MENUS = (
             Item("&Find…", "find_replace.open_for", Std.Find, args=(False,)),
             Item("&Replace…", "find_replace.open_for", "Ctrl+H", args=(True,)),
         ),
+    ),
+    (
+        "&View",
+        "view_menu",
+        (Item("&Focus Mode", "focus.toggle", "F11", name="focus_action", checkable=True),),
     ),
     (
         "S&uggestions",
@@ -111,10 +121,10 @@ MENUS = (
 
 
 class MainMenu:
-    """The menus of `window` (File, Edit, Suggestions, Model, Settings, Help).
+    """The menus of `window` (File, Edit, View, Suggestions, Model, Settings, Help).
 
     Each menu is an attribute (file_menu, ..., model_menu), and so are the
-    actions the window updates: toggle_action, retry_action, and recent_menu.
+    actions the window updates: toggle_action, retry_action, focus_action, and recent_menu.
     """
 
     def __init__(self, window: QMainWindow):
@@ -144,6 +154,8 @@ class MainMenu:
         else:  # triggered's `checked` must not reach slots such as open_file(path)
             action.triggered.connect(lambda _=False, f=slot, a=item.args: f(*a))
         menu.addAction(action)
+        # The window's too: its shortcut then works with the menu bar hidden (focus mode).
+        self.window.addAction(action)
         self.actions[item.text.replace("&", "")] = action
         if item.name:
             setattr(self, item.name, action)

@@ -7,6 +7,8 @@ status bar to GuiMainMenu and GuiMainStatus:
   which ghost to show where;
 - editor/ (GhostEditor, DocumentFiles): the editing surface; new, open,
   save, unsaved changes, crash recovery;
+- project/ (ProjectSession, ProjectPanel): a folder of chapters and notes,
+  its side panel, and the names its notes define;
 - main_menu.py (MainMenu): the menu bar, from a table of actions;
 - main_status.py (MainStatus): the status bar's labels;
 - stats/ (StatsRecorder, StatisticsDialog): the suggestion statistics;
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 
+from writer_app.core.project import name_words
 from writer_app.core.spelling import SpellChecker
 from writer_app.core.stats import SuggestionStats
 from writer_app.ui.dialogs.find_replace import FindReplaceDialog
@@ -29,10 +32,13 @@ from writer_app.ui.dialogs.settings import SettingsDialog
 from writer_app.ui.dialogs.welcome import WelcomeDialog
 from writer_app.ui.editor.document_files import DocumentFiles
 from writer_app.ui.editor.export import ExportActions
-from writer_app.ui.editor.spelling import SpellingUnderlines
+from writer_app.ui.editor.focus import FocusMode
 from writer_app.ui.editor.ghost_editor import GhostEditor
+from writer_app.ui.editor.spelling import SpellingUnderlines
 from writer_app.ui.main_menu import MainMenu
 from writer_app.ui.main_status import MainStatus
+from writer_app.ui.project.panel import ProjectPanel
+from writer_app.ui.project.session import ProjectSession
 from writer_app.ui.settings import AppSettings, load_settings, save_settings
 from writer_app.ui.stats.dialog import StatisticsDialog
 from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
@@ -72,21 +78,28 @@ class MainWindow(QMainWindow):
         )
         self.suggestion_handled = self.suggestions.suggestion_handled
         self.files = DocumentFiles(self, self.editor)
-        self.status = MainStatus(self.statusBar(), self.editor)
+        self.projects = ProjectSession(self, self.files)
+        self.project_panel = ProjectPanel(self.projects, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.project_panel)
+        self.status = MainStatus(self.statusBar(), self.editor, self.settings.show_latency)
         self.stats = StatsRecorder(SuggestionStats.load(), self.editor, self.suggestions, self)
         self.find_replace = FindReplaceDialog(self.editor, self)
         self.export = ExportActions(self, self.editor, self.files)
         self.spelling = SpellingUnderlines(
             self.editor, SpellChecker(self.settings.spelling_language), self.settings.spelling
         )
+        self.focus = FocusMode(self)  # View → Focus Mode (F11)
         self.menu = MainMenu(self)
+        self.focus.toggled.connect(self.menu.focus_action.setChecked)
         self.model_menu = self.menu.model_menu
+        for action in (self.menu.new_chapter_action, self.menu.rename_chapter_action):
+            action.setEnabled(False)  # until a project is open
         install_training(self)
         self._connect()
 
         apply_appearance(self.editor, self.settings)
         self.menu.toggle_action.setChecked(self.settings.suggestions_enabled)
-        self._update_suggestions_label()
+        self._on_engine_state(self.suggestions.state)  # Retry starts disabled: nothing to retry
         self._update_today()
         self._update_title()
         self.resize(1000, 720)
@@ -100,18 +113,28 @@ class MainWindow(QMainWindow):
         c.message.connect(status.set_message)
         c.flash.connect(status.flash)
         c.model_text.connect(status.model_label.setText)
-        c.latency_text.connect(status.latency_label.setText)
+        c.latency_text.connect(status.set_latency)
         c.alt_text.connect(status.alt_label.setText)
         c.state_changed.connect(self._on_engine_state)
 
         f = self.files
         f.replacing.connect(c.cancel)  # a new text: the pending pause and request are moot
+        f.replacing.connect(status.document_changed)  # and the last one's time with them
+        f.replacing.connect(self.stats.new_text)  # another document, not a new name
         f.path_changed.connect(self._on_path_changed)
         f.file_used.connect(self._remember_file)
         f.flash.connect(status.flash)
         self.editor.notice.connect(status.flash)  # what a paste left out
         f.lasting.connect(lambda text: status.set_message(text, error=bool(text)))
         self.editor.document().modificationChanged.connect(self._update_title)
+        f.document_shown.connect(self._follow_document)
+        f.document_shown.connect(c.document.follow)
+
+        p = self.projects
+        p.opened.connect(self._remember_project)
+        p.names_changed.connect(self._on_names_changed)
+        p.flash.connect(status.flash)
+        status.word_timer.timeout.connect(self.project_panel.update_counts)
 
         self.spelling.problem.connect(lambda text: status.flash(text, STATS_FAILED_MS))
         self.stats.changed.connect(self._update_today)
@@ -168,9 +191,11 @@ class MainWindow(QMainWindow):
         if old.model_path != new.model_path:
             self.model_override = None
         apply_appearance(self.editor, new)
+        self.status.set_show_latency(new.show_latency)
         checker = self.spelling.checker
         if new.spelling_language != checker.language:
             checker = SpellChecker(new.spelling_language)
+            checker.set_project_words(name_words(self.projects.names()))
         self.spelling.set_checker(checker, new.spelling)
         self.suggestions.apply_settings(new, self.model_override)
         self.set_suggestions_enabled(new.suggestions_enabled)
@@ -183,8 +208,58 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.files.name}[*] — Writer")
+        project = f" — {self.projects.root.name}" if self.projects.root is not None else ""
+        self.setWindowTitle(f"{self.files.name}[*]{project} — Writer")
         self.setWindowModified(self.editor.document().isModified())
+
+    def _follow_document(self) -> None:
+        # A chapter switch shows another QTextDocument: the parts that listen to the
+        # document itself listen to this one too (once per document; a hidden one is
+        # never edited) and show it now.
+        doc = self.editor.document()
+        if not doc.property("writer_followed"):
+            doc.setProperty("writer_followed", True)
+            doc.modificationChanged.connect(self._update_title)
+            doc.contentsChanged.connect(self.status.word_timer.start)
+            doc.contentsChange.connect(lambda *_: self.spelling.timer.start())
+            doc.contentsChanged.connect(
+                lambda: self.find_replace.isVisible() and self.find_replace.update_count()
+            )
+        self.spelling.refresh()  # the underlines were the other document's
+        self.status.update_word_count()
+        self._update_title()
+
+    # --- the project ----------------------------------------------------------------
+
+    def close_document(self) -> None:
+        """File → Close: close the project, or the file, after offering to save; an empty
+        page is left."""
+        if self.projects.root is not None:
+            self.projects.close()
+        else:
+            self.files.new_file()
+
+    def reopen_last_project(self, file: str | None = None) -> None:
+        """At start: open the project open at the last exit, unless a file was named."""
+        last = self.settings.last_project
+        if file or not last:
+            return
+        if Path(last).is_dir():
+            self.projects.open_folder(last)
+        else:
+            self.status.flash(f"The last project, {last}, is no longer there.", STATS_FAILED_MS)
+
+    def _remember_project(self, root: Path | None) -> None:
+        self.settings.last_project = str(root) if root is not None else ""
+        save_settings(self.settings)
+        self.menu.new_chapter_action.setEnabled(root is not None)
+        self.menu.rename_chapter_action.setEnabled(root is not None)
+        self._update_title()
+
+    def _on_names_changed(self, names: list) -> None:
+        # The notes' names and their parts are never misspellings.
+        self.spelling.checker.set_project_words(name_words(names))
+        self.spelling.refresh()
 
     def _remember_file(self, path: str) -> None:
         self.settings.add_recent_file(path)

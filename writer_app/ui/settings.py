@@ -66,10 +66,12 @@ class AppSettings:
     text_width_chars: int = 72  # the text column's width, in average characters
     theme: str = "light"
     suggestions_enabled: bool = True
+    show_latency: bool = False  # the last suggestion's time in the status bar
     show_welcome: bool = True  # Help → Getting Started at the next start
     spelling: bool = True  # underline misspelled words
     spelling_language: str = DEFAULT_LANGUAGE  # an enchant dictionary, e.g. "en_GB"
     recent_files: list[str] = field(default_factory=list)
+    last_project: str = ""  # the project folder open at the last exit, reopened at start
 
     def engine_config(self) -> EngineConfig:
         """Return the EngineConfig these settings describe."""

@@ -1,4 +1,10 @@
-"""The Settings dialog: edits a copy of AppSettings; the window applies it live on OK."""
+"""The Settings dialog: edits a copy of AppSettings; the window applies it live on OK.
+
+Grouped as a writer thinks of them: Writing (what the suggestions do), Spelling,
+Appearance (the page), the Model, and Advanced (the engine's machinery), folded
+away until asked for. Every input says in one line what it does (its tooltip);
+the engine's own words and numbers stay in Advanced and in tooltips.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +30,9 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,21 +45,81 @@ from writer_app.training.errors import TrainingError
 from writer_app.training.library import ModelCard, delete_model, list_models
 from writer_app.ui.settings import EXTRA_BUFFERS, LENGTH_UNITS, THEMES, AppSettings
 
+# How sure the model must be, in words: (highest confidence in percent, words), in order.
+CONFIDENCE_WORDS = (
+    (0, "suggest everything"),
+    (10, "suggest freely"),
+    (30, "balanced"),
+    (55, "careful"),
+    (95, "only when sure"),
+)
+MAX_CONFIDENCE_PERCENT = 95
+
+
+def count_parameters(info: GGUFInfo) -> int:
+    """Return about how many weights a GPT-2 of `info`'s shape has."""
+    d = info.n_embd
+    per_layer = 12 * d * d + 13 * d  # attention and feed-forward, with biases and norms
+    return (info.n_vocab + info.n_ctx) * d + info.n_layer * per_layer + 2 * d
+
+
+def describe_size(size: int) -> str:
+    """Return a file size for people: "23 MB", "420 kB"."""
+    return f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
 
 def describe_model(info: GGUFInfo) -> str:
-    """Return a one-line summary of a model for people, e.g. "tiny-writer · gpt2 · 6 layers · 42 MB"."""
-    parts = [
-        info.name or info.path.name,
-        info.architecture,
-        f"{info.n_layer} layers",
-        f"{info.n_embd} wide",
-    ]
-    parts.append(f"{info.size / 1e6:.0f} MB" if info.size >= 1e6 else f"{info.size / 1e3:.0f} kB")
-    return " · ".join(parts)
+    """Return a one-line summary of a model for people, e.g.
+    "writer-default · about 19 million parameters · 23 MB"."""
+    millions = count_parameters(info) / 1e6
+    weights = f"about {millions:.0f} million" if millions >= 1 else "under a million"
+    return " · ".join(
+        (info.name or info.path.stem, f"{weights} parameters", describe_size(info.size))
+    )
+
+
+def confidence_words(percent: int) -> str:
+    """Return how sure a suggestion must be, in words, for a confidence in percent."""
+    return next(
+        (words for top, words in CONFIDENCE_WORDS if percent <= top), CONFIDENCE_WORDS[-1][1]
+    )
+
+
+class Folded(QWidget):
+    """A titled section that opens and closes with a click; closed at first."""
+
+    def __init__(self, title: str, body: QWidget, tooltip: str):
+        super().__init__()
+        self.toggle = QToolButton()
+        self.toggle.setText(title)
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolTip(tooltip)
+        self.toggle.toggled.connect(self.set_open)
+        self.body = body
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toggle)
+        layout.addWidget(body)
+        self.set_open(False)
+
+    def set_open(self, opened: bool) -> None:
+        """Show or hide the section's body."""
+        self.toggle.setChecked(opened)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if opened else Qt.ArrowType.RightArrow)
+        self.body.setVisible(opened)
+
+
+def _tip(widget, text: str):
+    """Give `widget` its one-line tooltip; returns it."""
+    widget.setToolTip(text)
+    return widget
 
 
 class SettingsDialog(QDialog):
-    """Shows `settings`; after exec() returns Accepted, result() holds the edited copy."""
+    """Shows `settings`; after exec() returns Accepted, result_settings() holds the edited copy."""
 
     def __init__(
         self,
@@ -62,17 +130,145 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._settings = replace(settings, recent_files=list(settings.recent_files))
+        self._in_use = settings.model_path  # what the engine runs until OK is pressed
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.advanced = Folded(
+            "Advanced",
+            self._advanced_box(settings),
+            "How the suggestion engine runs on this computer: the defaults suit most writers.",
+        )
+        layout = QVBoxLayout(self)
+        for widget in (
+            self._writing_box(settings),
+            self._spelling_box(settings),
+            self._appearance_box(settings, current_font),
+            self._model_box(settings),
+            self.advanced,
+        ):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+        self.refresh_trained()
+        self._set_model(settings.model_path)
 
-        # Model
-        self.model_edit = QLineEdit(settings.model_path)
+    # --- the groups -------------------------------------------------------------
+
+    def _writing_box(self, settings: AppSettings) -> QGroupBox:
+        self.enabled = _tip(
+            QCheckBox("Show suggestions as I write"),
+            "Grey text after the cursor when you pause: Tab takes it, Esc waves it away.",
+        )
+        self.enabled.setChecked(settings.suggestions_enabled)
+        self.length = _tip(_spin(1, 200, settings.length), "The longest suggestion to show.")
+        self.length_unit = _tip(QComboBox(), "Count the suggestion's length in words or sentences.")
+        self.length_unit.addItems(LENGTH_UNITS)
+        self.length_unit.setCurrentText(settings.length_unit)
+        length_row = QHBoxLayout()
+        length_row.addWidget(self.length)
+        length_row.addWidget(self.length_unit)
+        length_row.addStretch(1)
+        self.confidence = QSlider(Qt.Orientation.Horizontal)
+        self.confidence.setRange(0, MAX_CONFIDENCE_PERCENT)
+        self.confidence.setPageStep(5)
+        self.confidence.valueChanged.connect(self._describe_confidence)
+        self.confidence_label = QLabel()
+        self.confidence.setValue(round(settings.confidence * 100))
+        self._describe_confidence(self.confidence.value())
+        sure_row = QHBoxLayout()
+        sure_row.addWidget(QLabel("suggest freely"))
+        sure_row.addWidget(self.confidence, 1)
+        sure_row.addWidget(QLabel("only when sure"))
+        self.document_cache = _tip(
+            QCheckBox("Learn names and phrases from the document"),
+            "Suggest the names and turns of phrase you have already used in this text.",
+        )
+        self.document_cache.setChecked(settings.document_cache)
+        form = QFormLayout()
+        form.addRow(self.enabled)
+        form.addRow("Suggestion length (up to)", length_row)
+        form.addRow("How sure it must be", sure_row)
+        form.addRow("", self.confidence_label)
+        form.addRow(self.document_cache)
+        box = QGroupBox("Writing")
+        box.setLayout(form)
+        return box
+
+    def _describe_confidence(self, percent: int) -> None:
+        self.confidence_label.setText(f"Now: {confidence_words(percent)}.")
+        self.confidence.setToolTip(
+            f"Suggestion confidence {percent / 100:.2f}: a suggestion shows only as far as "
+            f"the model is at least {percent}% sure you will type it. Further right: fewer, "
+            "shorter suggestions, more often right."
+        )
+
+    def _spelling_box(self, settings: AppSettings) -> QGroupBox:
+        self.spelling = _tip(
+            QCheckBox("Underline misspelled words"),
+            "Right-click an underlined word for fixes, or to add it to your dictionary. "
+            "Names from your story notes are never underlined.",
+        )
+        self.spelling.setChecked(settings.spelling)
+        self.spelling_language = _tip(
+            QComboBox(),
+            "The dictionaries installed on this computer (hunspell); install more from your "
+            "system's package manager.",
+        )
+        self.spelling_language.addItems(spelling_languages() or [settings.spelling_language])
+        self.spelling_language.setCurrentText(settings.spelling_language)
+        form = QFormLayout()
+        form.addRow(self.spelling)
+        form.addRow("Language", self.spelling_language)
+        box = QGroupBox("Spelling")
+        box.setLayout(form)
+        return box
+
+    def _appearance_box(self, settings: AppSettings, current_font: QFont | None) -> QGroupBox:
+        self.font_family = _tip(QFontComboBox(), "The typeface of your text.")
+        if current_font is not None:
+            self.font_family.setCurrentFont(current_font)
+        self.font_size = _tip(
+            _spin(6, 72, settings.font_size, suffix=" pt"), "The size of your text, in points."
+        )
+        self.line_height = _tip(
+            _spin(100, 300, settings.line_height, suffix=" %"),
+            "The space from one line to the next: 100% is single spacing, 200% double.",
+        )
+        self.line_height.setSingleStep(10)
+        self.text_width = _tip(
+            _spin(20, 300, settings.text_width_chars, suffix=" characters"),
+            "How wide the column of text is, in average characters per line.",
+        )
+        self.theme = _tip(QComboBox(), "Dark text on a light page, or light text on a dark one.")
+        self.theme.addItems(THEMES)
+        self.theme.setCurrentText(settings.theme)
+        form = QFormLayout()
+        form.addRow("Font", self.font_family)
+        form.addRow("Size", self.font_size)
+        form.addRow("Line spacing", self.line_height)
+        form.addRow("Column width", self.text_width)
+        form.addRow("Theme", self.theme)
+        box = QGroupBox("Appearance")
+        box.setLayout(form)
+        return box
+
+    def _model_box(self, settings: AppSettings) -> QGroupBox:
+        self.model_edit = _tip(
+            QLineEdit(settings.model_path), "The model file that makes the suggestions."
+        )
         self.model_edit.setReadOnly(True)
         bundled = default_model_path()
         self.model_edit.setPlaceholderText(
             f"bundled: {bundled.name}" if bundled else "no bundled model"
         )
-        browse = QPushButton("Browse…")
+        browse = _tip(QPushButton("Browse…"), "Choose another model file (.gguf).")
         browse.clicked.connect(self.browse_model)
-        use_bundled = QPushButton("Use bundled")
+        use_bundled = _tip(
+            QPushButton("Use bundled"), "Go back to the model that came with Writer."
+        )
         use_bundled.clicked.connect(lambda: self._set_model(""))
         self.model_info = QLabel()
         self.model_info.setWordWrap(True)
@@ -80,29 +276,17 @@ class SettingsDialog(QDialog):
         row.addWidget(self.model_edit, 1)
         row.addWidget(browse)
         row.addWidget(use_bundled)
-        self.threads = _spin(0, 256, settings.n_threads, special="auto")
-        self.gpu_layers = _spin(-1, 999, settings.n_gpu_layers, special="auto (all if possible)")
-        model_form = QFormLayout()
-        model_form.addRow("Model file", row)
-        model_form.addRow("", self.model_info)
-        model_form.addRow("CPU threads", self.threads)
-        model_form.addRow("GPU layers", self.gpu_layers)
-        self.extra_buffers = QComboBox()
-        self.extra_buffers.addItems(list(EXTRA_BUFFERS))
-        self.extra_buffers.setCurrentText(settings.extra_buffers)
-        self.extra_buffers.setToolTip(
-            "Weights repacked for faster CPU kernels. Auto: on, except on Linux PCs "
-            "whose CPU has AMX, where llama.cpp crashes with them."
-        )
-        model_form.addRow("CPU extra buffer types", self.extra_buffers)
         # Models trained on the writer's texts (Model → Train on My Writing…).
-        self._in_use = settings.model_path  # what the engine runs until OK is pressed
-        self.trained = QListWidget()
+        self.trained = _tip(
+            QListWidget(), "Models trained on your own texts; double-click one to use it."
+        )
         self.trained.setMaximumHeight(110)
         self.trained.itemDoubleClicked.connect(lambda _item: self.use_trained())
-        use_trained = QPushButton("Use")
+        use_trained = _tip(QPushButton("Use"), "Suggest with the selected trained model.")
         use_trained.clicked.connect(self.use_trained)
-        delete_trained = QPushButton("Delete…")
+        delete_trained = _tip(
+            QPushButton("Delete…"), "Delete the selected trained model and its training files."
+        )
         delete_trained.clicked.connect(self.delete_trained)
         trained_buttons = QHBoxLayout()
         trained_buttons.addStretch(1)
@@ -113,94 +297,59 @@ class SettingsDialog(QDialog):
         trained_layout.setContentsMargins(0, 0, 0, 0)
         trained_layout.addWidget(self.trained)
         trained_layout.addLayout(trained_buttons)
-        model_form.addRow("Trained on your writing", self.trained_box)
-        self._model_form = model_form
-        self.refresh_trained()
-        model_box = QGroupBox("Model")
-        model_box.setLayout(model_form)
+        form = QFormLayout()
+        form.addRow("Model file", row)
+        form.addRow("", self.model_info)
+        form.addRow("Trained on your writing", self.trained_box)
+        self._model_form = form
+        box = QGroupBox("Model")
+        box.setLayout(form)
+        return box
 
-        # Suggestions
-        self.enabled = QCheckBox("Show suggestions as I write")
-        self.enabled.setChecked(settings.suggestions_enabled)
-        self.debounce = _spin(0, 5000, settings.debounce_ms, suffix=" ms")
-        self.length = _spin(1, 200, settings.length)
-        self.length_unit = QComboBox()
-        self.length_unit.addItems(LENGTH_UNITS)
-        self.length_unit.setCurrentText(settings.length_unit)
-        length_row = QHBoxLayout()
-        length_row.addWidget(self.length)
-        length_row.addWidget(self.length_unit)
-        self.temperature = QDoubleSpinBox()
+    def _advanced_box(self, settings: AppSettings) -> QWidget:
+        self.threads = _tip(
+            _spin(0, 256, settings.n_threads, special="auto"),
+            "CPU threads the engine may use; auto: one per physical core.",
+        )
+        self.gpu_layers = _tip(
+            _spin(-1, 999, settings.n_gpu_layers, special="auto (all if possible)"),
+            "How many of the model's layers run on the graphics card, if there is one.",
+        )
+        self.extra_buffers = _tip(
+            QComboBox(),
+            "Weights repacked for faster CPU kernels. Auto: on, except on Linux PCs "
+            "whose CPU has AMX, where llama.cpp crashes with them.",
+        )
+        self.extra_buffers.addItems(list(EXTRA_BUFFERS))
+        self.extra_buffers.setCurrentText(settings.extra_buffers)
+        self.temperature = _tip(
+            QDoubleSpinBox(),
+            "How adventurous the alternatives (Alt+]) are: higher gives more varied ones.",
+        )
         self.temperature.setRange(0.05, 2.0)
         self.temperature.setSingleStep(0.05)
         self.temperature.setValue(settings.alt_temperature)
-        self.confidence = QDoubleSpinBox()
-        self.confidence.setRange(0.0, 0.95)
-        self.confidence.setSingleStep(0.05)
-        self.confidence.setSpecialValueText("show everything")  # shown for 0
-        self.confidence.setValue(settings.confidence)
-        self.confidence.setToolTip(
-            "Show a suggestion only as far as the model is at least this sure you will "
-            "type it. Higher: fewer, shorter, more often right."
+        self.debounce = _tip(
+            _spin(0, 5000, settings.debounce_ms, suffix=" ms"),
+            "How long you pause before a suggestion is asked for.",
         )
-        self.document_cache = QCheckBox("Learn names and phrases from the document")
-        self.document_cache.setChecked(settings.document_cache)
-        suggest_form = QFormLayout()
-        suggest_form.addRow(self.enabled)
-        suggest_form.addRow("Pause before suggesting", self.debounce)
-        suggest_form.addRow("Suggestion length (up to)", length_row)
-        suggest_form.addRow("Alternatives temperature", self.temperature)
-        suggest_form.addRow("Suggestion confidence", self.confidence)
-        suggest_form.addRow(self.document_cache)
-        suggest_box = QGroupBox("Suggestions")
-        suggest_box.setLayout(suggest_form)
-
-        # Spelling
-        self.spelling = QCheckBox("Underline misspelled words")
-        self.spelling.setChecked(settings.spelling)
-        self.spelling.setToolTip(
-            "Right-click an underlined word for fixes, or to add it to your dictionary. "
-            "Names from your story notes are never underlined."
+        self.show_latency = _tip(
+            QCheckBox("Show each suggestion's time in the status bar"),
+            'For example "suggestion in 18 ms": how long the engine took.',
         )
-        self.spelling_language = QComboBox()
-        installed = spelling_languages()
-        self.spelling_language.addItems(installed or [settings.spelling_language])
-        self.spelling_language.setCurrentText(settings.spelling_language)
-        self.spelling_language.setToolTip(
-            "The dictionaries installed on this computer (hunspell); install more from your "
-            "system's package manager."
-        )
-        spell_form = QFormLayout()
-        spell_form.addRow(self.spelling)
-        spell_form.addRow("Language", self.spelling_language)
-        spell_box = QGroupBox("Spelling")
-        spell_box.setLayout(spell_form)
+        self.show_latency.setChecked(settings.show_latency)
+        form = QFormLayout()
+        form.addRow("CPU threads", self.threads)
+        form.addRow("GPU layers", self.gpu_layers)
+        form.addRow("CPU extra buffer types", self.extra_buffers)
+        form.addRow("Alternatives temperature", self.temperature)
+        form.addRow("Pause before suggesting", self.debounce)
+        form.addRow(self.show_latency)
+        body = QWidget()
+        body.setLayout(form)
+        return body
 
-        # Appearance
-        self.font_family = QFontComboBox()
-        if current_font is not None:
-            self.font_family.setCurrentFont(current_font)
-        self.font_size = _spin(6, 72, settings.font_size, suffix=" pt")
-        self.theme = QComboBox()
-        self.theme.addItems(THEMES)
-        self.theme.setCurrentText(settings.theme)
-        look_form = QFormLayout()
-        look_form.addRow("Font", self.font_family)
-        look_form.addRow("Size", self.font_size)
-        look_form.addRow("Theme", self.theme)
-        look_box = QGroupBox("Appearance")
-        look_box.setLayout(look_form)
-
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        for widget in (model_box, suggest_box, spell_box, look_box, buttons):
-            layout.addWidget(widget)
-        self._set_model(settings.model_path)
-
+    # --- the model ----------------------------------------------------------------
     def browse_model(self) -> None:
         """Ask for a .gguf file and take it only if it validates as a GPT-2 GGUF."""
         path, _ = QFileDialog.getOpenFileName(
@@ -298,13 +447,16 @@ class SettingsDialog(QDialog):
             length=self.length.value(),
             length_unit=self.length_unit.currentText(),
             alt_temperature=round(self.temperature.value(), 2),
-            confidence=round(self.confidence.value(), 2),
+            confidence=round(self.confidence.value() / 100, 2),
             document_cache=self.document_cache.isChecked(),
             font_family=self.font_family.currentFont().family(),
             font_size=self.font_size.value(),
+            line_height=self.line_height.value(),
+            text_width_chars=self.text_width.value(),
             theme=self.theme.currentText(),
             spelling=self.spelling.isChecked(),
             spelling_language=self.spelling_language.currentText(),
+            show_latency=self.show_latency.isChecked(),
         )
 
 

@@ -3,7 +3,8 @@ Writer) changed it, or another window has it open.
 
 The questions are module-level functions (`ask_conflict`, `ask_already_open`,
 `show_diff`) so that tests answer them as they answer QMessageBox: by
-monkeypatching. Nothing here writes the writer's document; DocumentFiles does.
+monkeypatching. `check` and `resolve` act on the current document of a
+DocumentFiles (editor/document_files.py), which does the writing.
 
 What each answer does (neither side is ever lost):
 - Reload Theirs: the writer's text is saved beside the file as
@@ -23,6 +24,9 @@ from pathlib import Path
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDialog, QMessageBox, QPlainTextEdit, QVBoxLayout, QWidget
 
+from writer_app.core.documents import TextFileError, changed_on_disk, read_text_file
+from writer_app.core.text_io import stamp_of
+
 RELOAD = "Reload Theirs"
 KEEP = "Keep Mine"
 COMPARE = "Compare"
@@ -30,6 +34,84 @@ CANCEL = "Cancel"
 READ_ONLY = "Open Read-Only"
 ANYWAY = "Open Anyway"
 MAX_DIFF_LINES = 5_000  # a diff longer than this is cut: it is for reading, not for patching
+PROBLEM_MS = 15_000  # status-bar time of what the writer must read
+LONG_NOTE_MS = 8_000
+
+
+def check(files) -> None:
+    """Compare the current file of `files` (a DocumentFiles) on disk with the editor's text.
+
+    Unchanged: nothing. Changed and no unsaved edits here: reloaded. Changed
+    with unsaved edits: the writer is asked, once per version on disk (the
+    next save asks again). Gone: said once; saving writes it again.
+    """
+    doc = files.current
+    if doc.path is None or not changed_on_disk(doc.path, doc.stamp):
+        return
+    now = stamp_of(doc.path)
+    seen = now.digest if now is not None else "gone"
+    if seen == doc.asked_about:
+        return
+    doc.asked_about = seen
+    if now is None:
+        files.flash.emit(
+            f"{doc.name} was deleted, moved or replaced on disk; "
+            "File → Save writes your text there again.",
+            PROBLEM_MS,
+        )
+    elif not doc.modified:
+        if reload(files):
+            files.flash.emit(f"{doc.name} changed on disk; reloaded.", LONG_NOTE_MS)
+    else:
+        resolve(files)
+
+
+def resolve(files) -> bool:
+    """Ask what to do about the current file of `files`, changed on disk, until the writer
+    decides; both texts survive every answer but Cancel, which writes nothing. Returns
+    whether the writer's text is now saved."""
+    path, mine = files.path, files.editor.toPlainText()
+    while True:
+        answer = ask_conflict(files.window, path.name)
+        if answer == COMPARE:
+            try:
+                theirs = read_text_file(path).text
+            except TextFileError as err:
+                theirs = f"(the version on disk cannot be read: {err})"
+            show_diff(
+                files.window, f"{path.name}: on disk → yours", unified_diff(theirs, mine, path.name)
+            )
+            continue
+        if answer not in (RELOAD, KEEP):
+            return False
+        break
+    mine_at = mine_path(path)
+    if not files.write_to(mine_at):
+        return False
+    kept = f"Your text is saved as {mine_at.name}"
+    if answer == RELOAD and reload(files, path):
+        files.flash.emit(f"Reloaded {path.name} from disk. {kept}.", PROBLEM_MS)
+        return True
+    files.claim(mine_at)
+    files.path = mine_at
+    files.flash.emit(f"{kept}; {path.name} keeps the other version.", PROBLEM_MS)
+    return True
+
+
+def reload(files, path: Path | None = None) -> bool:
+    """Show `path` (default: the current file of `files`) as it is on disk now, in the
+    current document; returns False (said to the writer) when it can't be read."""
+    path = path or files.path
+    try:
+        doc = read_text_file(path)
+    except TextFileError as err:
+        QMessageBox.critical(files.window, "Could not reload", str(err))
+        return False
+    if path != files.path:
+        files.claim(path)
+    files.replace_text(doc, path, not files.read_only)
+    files.editor.document().setModified(False)
+    return True
 
 
 def ask_conflict(parent: QWidget, name: str) -> str:

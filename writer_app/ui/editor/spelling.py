@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QMenu, QTextEdit
 
 from writer_app.core.spelling import WORD, SpellChecker
+from writer_app.ui.editor.focus import set_extra_selections
 
 SPELL_DELAY_MS = 250
 LONG_BLOCK = 20_000  # characters: longer paragraphs are checked only where they show
@@ -125,7 +126,7 @@ class SpellingUnderlines(QObject):
             sel.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
             sel.format = self.format
             selections.append(sel)
-        self.editor.setExtraSelections(selections)
+        set_extra_selections(self.editor, "spelling", selections)  # beside focus mode's
 
     def word_at(self, pos: QPoint) -> QTextCursor | None:
         """Return a cursor selecting the word at viewport point `pos`, or None."""

@@ -29,8 +29,21 @@ class DocumentSync:
         self.worker = worker
         self._astral = False
         self._resync = False
-        editor.document().contentsChange.connect(self._on_contents_change)
+        self._document = editor.document()
+        self._document.contentsChange.connect(self._on_contents_change)
         worker.worker.document_lost.connect(self.resend)
+
+    def follow(self) -> None:
+        """The editor shows another document (a project's chapter): take its edits from now
+        on, and send its whole text before the next request."""
+        try:
+            self._document.contentsChange.disconnect(self._on_contents_change)
+        except (RuntimeError, TypeError):  # the editor's first document is deleted by now
+            pass
+        self._document = self.editor.document()
+        self._document.contentsChange.connect(self._on_contents_change)
+        self._astral = bool(ASTRAL.search(self.editor.toPlainText()))
+        self._resync = True
 
     def start(self) -> None:
         """A new engine (first load, restart after a crash, reload): send the whole text."""
