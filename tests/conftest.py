@@ -183,3 +183,19 @@ def slow_gguf(tmp_path_factory) -> Path:
     model = GPT2LMHeadModel(tiny_gpt2_config(**SLOW_SHAPE))
     folder = save_checkpoint(model, tmp_path_factory.mktemp("slow_checkpoint"))
     return _export(folder, tmp_path_factory.mktemp("slow_gguf"), "q8_0")
+
+
+def needs_en_us_dictionary() -> None:
+    """Skip a spelling test on a machine without enchant's en_US dictionary, saying what to
+    install; in CI (.ci/run installs libenchant-2-2 and hunspell-en-us) fail instead, so a
+    broken install step can't hide behind a skip."""
+    import os
+
+    from writer_app.core.spelling import SpellChecker
+
+    problem = SpellChecker("en_US", Path(os.devnull)).problem
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"spelling tests need en_US in CI: {problem}")
+    pytest.skip(problem)

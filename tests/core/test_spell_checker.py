@@ -2,7 +2,15 @@
 
 import stat
 
+import pytest
+
+from tests.conftest import needs_en_us_dictionary
 from writer_app.core.spelling import SpellChecker
+
+
+@pytest.fixture(autouse=True)
+def _en_us():
+    needs_en_us_dictionary()
 
 
 def words_flagged(checker, text):

@@ -2,9 +2,15 @@
 
 import pytest
 
+from tests.conftest import needs_en_us_dictionary
 from writer_app.core.spelling import SpellChecker
 from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.editor.spelling import SpellingUnderlines
+
+
+@pytest.fixture(autouse=True)
+def _en_us():
+    needs_en_us_dictionary()
 
 
 @pytest.fixture
