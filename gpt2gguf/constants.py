@@ -1,7 +1,8 @@
 """GPT-2's constants, where the bundled tokenizer and default model live, and the GGUF format.
 
 The project is installed in editable mode (see README.md), so resources/ sits
-beside the packages at the repository root.
+beside the packages at the repository root. In the desktop bundle
+(packaging/) it sits in the bundle's own folder, sys._MEIPASS.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
+if getattr(sys, "frozen", False):  # a PyInstaller bundle: its data files are under _MEIPASS
+    RESOURCES_DIR = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
+else:
+    RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
 TOKENIZER_DIR = RESOURCES_DIR / "tokenizer"
 MODELS_DIR = RESOURCES_DIR / "models"
 

@@ -56,7 +56,69 @@ def _llama_cpp():
         raise ModelLoadError(
             f"llama-cpp-python is not installed ({exc}); reinstall the app"
         ) from exc
+    load_cpu_variants()
     return llama_cpp
+
+
+# ----- the portable CPU build -------------------------------------------------------------------
+# packaging/portable_llama.sh builds llama.cpp with GGML_BACKEND_DL and
+# GGML_CPU_ALL_VARIANTS: one CPU backend per instruction level
+# (libggml-cpu-x64.so, -sse42, -haswell, -skylakex...), none linked in. llama.cpp
+# loads none of them by itself ("no backends are loaded"), and
+# llama-cpp-python 0.3.36 never asks it to (abetlen/llama-cpp-python#2069).
+CPU_VARIANT_FILE = re.compile(r"libggml-cpu-([A-Za-z0-9_]+)\.(?:so|dylib|dll)$")
+_variants_loaded: list[str] | None = None
+
+
+def load_cpu_variants() -> list[str]:
+    """In a portable llama.cpp build, load the best CPU backend for this CPU (once per process).
+
+    Returns the variant files found next to libllama (empty for a build with
+    its CPU backend linked in, where there is nothing to do). The call goes
+    through the libggml that libllama itself links (by its SONAME, which the
+    dynamic linker matches to the copy already loaded): llama_cpp._ggml opens
+    libggml.so by path, a second copy whose backend registry libllama never sees.
+    Raises ModelLoadError when variants are there but none suits this CPU.
+    """
+    global _variants_loaded
+    if _variants_loaded is not None:
+        return _variants_loaded
+    import llama_cpp
+
+    lib_dir = Path(llama_cpp.__file__).parent / "lib"
+    variants = sorted(
+        p.name for p in lib_dir.glob("libggml-cpu-*") if CPU_VARIANT_FILE.search(p.name)
+    )
+    if variants:
+        libggml = ctypes.CDLL("libggml.so.0" if sys.platform.startswith("linux") else "libggml")
+        libggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+        libggml.ggml_backend_load_all_from_path.restype = None
+        libggml.ggml_backend_load_all_from_path(str(lib_dir).encode())
+        libggml.ggml_backend_reg_count.restype = ctypes.c_size_t
+        if libggml.ggml_backend_reg_count() == 0:
+            raise ModelLoadError(
+                "this computer's processor is older than every processor the bundled "
+                f"llama.cpp was built for ({', '.join(variants)}); suggestions are off"
+            )
+    _variants_loaded = variants
+    return variants
+
+
+def cpu_variant() -> str:
+    """Return which of llama.cpp's CPU builds this process runs: a variant of the portable
+    build ("haswell", "sse42"...), or "native build" (plus the instruction sets llama.cpp
+    reports it uses, e.g. "native build: AVX2 FMA AVX512")."""
+    llama_cpp = _llama_cpp()
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            mapped = f.read()
+    except OSError:
+        mapped = ""
+    found = {m.group(1) for m in re.finditer(r"libggml-cpu-([A-Za-z0-9_]+)\.so", mapped)}
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    features = [name for name, on in re.findall(r"(\w+) = (\d)", info) if on == "1"]
+    where = ", ".join(sorted(found)) if found else "native build"
+    return f"{where}: {' '.join(features)}" if features else where
 
 
 def llama_cpp_version() -> str:

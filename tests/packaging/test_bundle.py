@@ -1,0 +1,163 @@
+"""The one-folder bundle, started as a writer's desktop would start it: a clean
+environment, a fresh HOME, no virtualenv, under Xvfb (see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.packaging.conftest import RUN_TIMEOUT_S, clean_command
+from writer_app.ui.app import GUI_TEST_TEXT
+
+RESULT_WAIT_S = 240  # the longest a window test may take to report (model load + a ghost)
+
+
+def report_field(output: str, name: str) -> str:
+    """Return the value of `name:` in a --self-test report."""
+    match = re.search(rf"^{re.escape(name)}:\s*(.*)$", output, re.M)
+    assert match, f"no {name!r} in:\n{output}"
+    return match.group(1)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns)
+        for p in folder.rglob("*")
+    }
+
+
+def test_self_test_in_a_clean_environment_prints_a_suggestion(bundle, run_clean):
+    before = snapshot(bundle.folder)
+    proc = run_clean(bundle.exe, "--self-test")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "self-test passed" in proc.stdout
+    assert report_field(proc.stdout, "suggestion").strip("'\" ")
+    assert report_field(proc.stdout, "backend").startswith("CPU")
+    assert report_field(proc.stdout, "cpu variant")
+    assert "model load" in report_field(proc.stdout, "timings")
+    assert str(bundle.folder) in report_field(proc.stdout, "model")  # the bundled one
+    # A bundle in a read-only place (/opt) must not need to write into itself.
+    assert snapshot(bundle.folder) == before
+
+
+def test_bundle_holds_no_training_packages(bundle):
+    internal = bundle.folder / "_internal"
+    for name in ("torch", "transformers", "tokenizers", "finetune/train.pyc"):
+        assert not (internal / name).exists(), name
+    assert not list(internal.glob("libtorch*"))
+
+
+def start_window_test(bundle, home: Path, out: Path, make_home: bool = True) -> subprocess.Popen:
+    if make_home:
+        home.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        clean_command(home, bundle.exe, "--self-test-gui", out, display=True),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+
+
+def wait_for_result(proc: subprocess.Popen, out: Path) -> dict:
+    """Wait for the window test's result.json (the app then waits for `release`)."""
+    deadline = time.monotonic() + RESULT_WAIT_S
+    result = out / "result.json"
+    while not result.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)  # xvfb-run, Xvfb, the app and its engine
+            pytest.fail(f"the window test ended without a result:\n{proc.communicate()[0]}")
+        time.sleep(0.2)
+    time.sleep(0.2)  # written whole by then (one write_text)
+    return json.loads(result.read_text(encoding="utf-8"))
+
+
+def finish(proc: subprocess.Popen, out: Path) -> tuple[int, str]:
+    (out / "release").touch()
+    try:
+        output = proc.communicate(timeout=RUN_TIMEOUT_S)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return proc.returncode, output
+
+
+def test_window_shows_a_ghost_and_tab_inserts_it_with_the_engine_as_a_child(bundle, xvfb, tmp_path):
+    out = tmp_path / "out"
+    proc = start_window_test(bundle, tmp_path / "home", out)
+    try:
+        result = wait_for_result(proc, out)
+        assert result["window_visible"], result
+        assert result["engine_state"] == "ready", result
+        # The engine is a child process of the app, and both are the bundle's executable.
+        exe = str(bundle.exe.resolve())
+        app = psutil.Process(result["app_pid"])
+        engine = psutil.Process(result["engine_pid"])
+        assert app.exe() == exe
+        assert engine.exe() == exe
+        assert engine.ppid() == app.pid
+        assert "--engine-host" in engine.cmdline()
+    finally:
+        status, output = finish(proc, out)
+    assert status == 0, output
+    assert result["passed"], result
+    ghost = result["ghost"]
+    assert ghost.strip()
+    saved = (out / "typed.txt").read_bytes()
+    assert saved == (GUI_TEST_TEXT + ghost).encode("utf-8")
+
+
+def bundle_copy(bundle, tmp_path: Path) -> Path:
+    """A hard-linked copy of the bundle (cheap), to break without touching the original."""
+    copy = tmp_path / "writer"
+    subprocess.run(["cp", "-al", str(bundle.folder), str(copy)], check=True)
+    return copy
+
+
+@pytest.mark.parametrize("fault", ["missing", "corrupt"])
+def test_a_broken_bundled_model_fails_the_self_test_and_the_editor_opens_without_suggestions(
+    bundle, xvfb, run_clean, tmp_path, fault
+):
+    copy = bundle_copy(bundle, tmp_path)
+    (model,) = (copy / "_internal" / "resources" / "models").glob("*.gguf")
+    model.unlink()  # a new file, never a write through the hard link
+    if fault == "corrupt":
+        model.write_bytes(b"GGUF" + os.urandom(4096))
+
+    proc = run_clean(copy / "writer-app", "--self-test")
+    assert proc.returncode == 1, proc.stdout
+    assert "Paste this into a bug report" in proc.stdout
+    for field in ("model", "error", "writer", "os", "cpu", "cpu flags"):
+        assert report_field(proc.stdout, field)
+    if fault == "corrupt":
+        assert str(model) in proc.stdout
+
+    out = tmp_path / "out"
+    window = start_window_test(type(bundle)(copy, bundle.share, bundle.deb), tmp_path / "h", out)
+    try:
+        result = wait_for_result(window, out)
+    finally:
+        status, output = finish(window, out)
+    assert result["window_visible"], result
+    assert result["engine_state"] == "failed", result
+    assert "Settings → Model" in result["status_message"]  # what to do, in the status bar
+    assert status == 3, output  # no ghost, as expected: the test says so, the app ran
+
+
+def test_an_unwritable_home_tells_the_writer_where_to_save(bundle, xvfb, tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")  # HOME below a file: unwritable even for root
+    out = tmp_path / "out"
+    proc = start_window_test(bundle, not_a_folder / "home", out, make_home=False)
+    try:
+        result = wait_for_result(proc, out)
+    finally:
+        status, output = finish(proc, out)
+    said = " ".join(d["text"] for d in result["dialogs"]) + result["status_at_end"]
+    assert "Save As" in said, result  # the app's own words, in a message box or the status bar
+    assert status == 0 and result["passed"], output  # and the writing itself still works
