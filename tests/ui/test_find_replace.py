@@ -90,3 +90,45 @@ def test_ctrl_f_and_ctrl_h_open_the_dialog_from_the_window(make_window):
     assert window.find_replace.isVisible() and not window.find_replace.replace_edit.isVisible()
     assert window.menu.actions["Find…"].shortcut().toString() == "Ctrl+F"
     assert window.menu.actions["Replace…"].shortcut().toString() == "Ctrl+H"
+
+
+def test_find_and_replace_across_the_project_then_undo_per_chapter(make_window, tmp_path):
+    root = tmp_path / "novel"
+    root.mkdir()
+    (root / "Chapter 1.md").write_text("Mara woke. mara slept.\n", encoding="utf-8")
+    (root / "Chapter 2.md").write_text("No one here.\n", encoding="utf-8")
+    (root / "Chapter 3.md").write_text("Marathon day. Mara ran.\n", encoding="utf-8")
+    (root / "notes.md").write_text("## Mara Quenby\n", encoding="utf-8")
+    window = make_window(load_model=False)
+    assert window.projects.open_folder(root)
+    window.projects.open_file(root / "Chapter 1.md")
+    dialog = window.find_replace
+    dialog.open_for(True)
+    assert dialog.project_box.isVisible()
+    dialog.find_edit.setText("Mara")
+    dialog.words_box.setChecked(True)
+    assert dialog.update_count() == 2  # this chapter
+    dialog.project_box.setChecked(True)
+    assert dialog.count_label.text() == "4 matches in 3 files"
+
+    # Find Next walks on into the next chapter with a match (skipping Chapter 2).
+    assert dialog.find_next() and dialog.find_next()
+    assert dialog.find_next()
+    assert window.files.path == root / "Chapter 3.md"
+    assert window.editor.textCursor().selectedText() == "Mara"
+
+    dialog.replace_edit.setText("Maren")
+    assert dialog.replace_everywhere() == 4
+    assert window.files.path == root / "Chapter 3.md"  # back where the writer was
+    text = {
+        p.name: window.files.find(p).document.toPlainText()
+        for p in root.glob("*.md")
+        if window.files.find(p) is not None
+    }
+    assert text["Chapter 1.md"] == "Maren woke. Maren slept.\n"
+    assert text["Chapter 3.md"] == "Marathon day. Maren ran.\n"
+    assert text["notes.md"] == "## Maren Quenby\n"
+    assert (root / "Chapter 1.md").read_text() == "Mara woke. mara slept.\n"  # not saved yet
+    window.editor.undo()  # one undo: this chapter only, whole
+    assert window.editor.toPlainText() == "Marathon day. Mara ran.\n"
+    assert window.files.find(root / "Chapter 1.md").document.toPlainText().startswith("Maren")

@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.project_panel)
         self.status = MainStatus(self.statusBar(), self.editor, self.settings.show_latency)
         self.stats = StatsRecorder(SuggestionStats.load(), self.editor, self.suggestions, self)
-        self.find_replace = FindReplaceDialog(self.editor, self)
+        self.find_replace = FindReplaceDialog(self.editor, self, project=self.projects)
         self.export = ExportActions(self, self.editor, self.files)
         self.spelling = SpellingUnderlines(
             self.editor, SpellChecker(self.settings.spelling_language), self.settings.spelling
