@@ -1,5 +1,6 @@
 """Model → Train on My Writing…: the dialog, a real training process on a tiny base
-model, its progress panel, cancel and resume, the offered model, and bad input."""
+model, its progress panel, cancel and keep training, the offered model, the
+time control, and bad input."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from gpt2gguf.validate import validate_gguf
 from writer_app.core.paths import DATA_DIR_ENV
 from writer_app.training.library import list_models
 from writer_app.ui.settings import load_settings
-from writer_app.ui.training.dialog import TrainDialog, install_training
+from writer_app.ui.training.dialog import OTHER_BUDGET, TrainDialog
 
 YES = QMessageBox.StandardButton.Yes
 NO = QMessageBox.StandardButton.No
@@ -55,7 +56,6 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 
 def open_dialog(window) -> TrainDialog:
-    install_training(window)
     assert window.train_action in window.model_menu.actions()
     window.train_action.trigger()
     return window.train_dialog
@@ -97,21 +97,22 @@ def test_a_run_reports_progress_cancels_resumes_and_offers_a_model_that_loads(
 
         qtbot.waitUntil(lambda: len(run.progress_data.evals) >= 2, timeout=60_000)
         assert run.progress_data.evals[0][0] == 0  # the base model, scored before training
-        assert "before training" in panel.perplexity.text()
-        assert panel.plot.points == run.progress_data.evals
-        assert "Tokens seen: " in panel.tokens.text() and run.progress_data.tokens > 0
+        assert "before training" in panel.score.text()
+        assert len(panel.plot.points) == len(run.progress_data.evals)
+        assert run.progress_data.tokens > 0
+        assert not dialog.isVisible() and window.training_dock.isVisible()
 
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: run.state == "cancelled", timeout=60_000)
         assert (run.spec.out / "checkpoint").is_dir()
-        assert not panel.resume_button.isHidden()
+        assert not panel.keep_button.isHidden() and panel.keep_button.isEnabled()
         assert window.suggestions._thread_limit is None  # the engine has its cores back
         assert window.settings.model_path == str(tiny_gguf_f32)
         stopped_at = run.progress_data.step
 
         # Resume where it stopped; a lower --max-steps lets the resumed run end soon.
         run.spec.extra_args = tiny_args(tmp_path / "cache", max_steps=stopped_at + 4)
-        qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.keep_button, Qt.MouseButton.LeftButton)
         assert "--config" in run.process.arguments()
         assert RunOptions.from_json(run.spec.config_path.read_text()).resume
         qtbot.waitUntil(lambda: run.state in ("done", "failed"), timeout=120_000)
@@ -128,10 +129,8 @@ def test_a_run_reports_progress_cancels_resumes_and_offers_a_model_that_loads(
     assert card.ppl_before is not None and card.ppl_after is not None
     assert f"{card.ppl_before:.1f}" in panel.result.text()
     assert f"{card.ppl_after:.1f}" in panel.result.text()
-    # The safe choice is the default unless the new model scores better.
-    assert panel.use_button.isDefault() == card.better
-    assert panel.keep_button.isDefault() == (not card.better)
     assert [c.gguf_path for c in list_models()] == [card.gguf_path]
+    assert panel.time_label.text().startswith("Trained for")
 
     assert_private_app_files(run.run_dir)
 
@@ -140,6 +139,18 @@ def test_a_run_reports_progress_cancels_resumes_and_offers_a_model_that_loads(
     qtbot.waitUntil(lambda: window.engine_state != "loading", timeout=30_000)
     assert window.engine_state == "ready"
     assert window.suggestions.engine_config().model_path == card.gguf_path
+    assert not panel.use_button.isEnabled()  # it is the model in use
+
+    # Keep Training after the end: a new run from the finished model, on the same texts.
+    qtbot.mouseClick(panel.keep_button, Qt.MouseButton.LeftButton)
+    more = window.training_dock.run
+    try:
+        assert more is not run and more.state == "training"
+        assert more.spec.base == card.gguf_path and more.run_dir != run.run_dir
+        assert (more.spec.train_dir).is_dir() and more.spec.val_file.is_file()
+        assert window.training_dock.panel.run is more
+    finally:
+        more.stop_and_wait(timeout_ms=20_000)
 
 
 def assert_private_app_files(run_dir: Path) -> None:
@@ -204,6 +215,20 @@ def test_the_apps_data_folder_cannot_be_trained_on_and_the_dialog_says_why(make_
         assert "the app's own data folder" in dialog.summary.text()
         assert "Choose the folder where you keep your own texts" in dialog.summary.text()
         assert not dialog.start_button.isEnabled()
+
+
+def test_the_time_control_has_one_meaning(make_window, texts):
+    dialog = open_dialog(make_window(load_model=False))
+    assert dialog.budget_buttons["1 hour"].isChecked()
+    assert not dialog.minutes.isEnabled() and dialog.minutes.value() == 60
+    assert dialog.budget_minutes() == 60 and "about 60 minutes" in dialog.summary.text()
+    dialog.choose_budget("15 minutes")
+    assert dialog.minutes.value() == 15 and not dialog.minutes.isEnabled()
+    dialog.choose_budget(OTHER_BUDGET, 45)
+    assert dialog.minutes.isEnabled()
+    assert dialog.budget_minutes() == 45 and "about 45 minutes" in dialog.summary.text()
+    dialog.choose_budget("4 hours")
+    assert dialog.budget_minutes() == 240 and not dialog.minutes.isEnabled()
 
 
 def test_little_text_asks_first_and_no_means_no_run(make_window, texts, dialogs):

@@ -1,17 +1,20 @@
-"""The progress panel: what it shows as metrics arrive, and the offer at the end."""
+"""The progress panel: what it shows as metrics arrive, and the outcomes once it stops."""
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
 from finetune.outputs import EvalRow, TrainRow
 from writer_app.training.job import JobSpec
 from writer_app.training.library import ModelCard
 from writer_app.training.metrics import Progress
-from writer_app.ui.training.panel import TrainingPanel, clock
+from writer_app.ui.training.panel import BAR_STEPS, TrainingPanel, clock
 from writer_app.ui.training.run import TrainingRun, signal_name
 
 
@@ -31,49 +34,73 @@ def make_panel(qtbot, tmp_path: Path) -> TrainingPanel:
     return panel
 
 
-def test_the_panel_shows_time_left_tokens_and_perplexity_first_and_now(qtbot, tmp_path):
+def test_the_panel_shows_a_moving_bar_time_left_and_the_score_first_and_now_by_minutes(
+    qtbot, tmp_path
+):
     panel = make_panel(qtbot, tmp_path)
-    progress = Progress(budget_s=900)
-    progress.add(
-        [
-            TrainRow(10, 40960, 4.0, 1e-3, 700.0, None, 60.0, None, 100),
-            EvalRow(step=10, tokens=40960, val_loss=4.5, val_ppl=90.0, elapsed=61.0),
-            EvalRow(step=20, tokens=81920, val_loss=4.2, val_ppl=66.7, elapsed=120.0),
-        ]
-    )
-    panel.run.progress.emit(progress)
-    assert panel.time_left.text() == "Time left: about 13 min"
-    assert panel.tokens.text() == "Tokens seen: 81,920"
-    assert "90.0 at the first check, 66.7 now" in panel.perplexity.text()
-    assert panel.plot.points == [(40960, 90.0), (81920, 66.7)]
+    run = panel.run
+    run.state = "training"
+    rows = [
+        TrainRow(10, 40960, 4.0, 1e-3, 700.0, None, 60.0, None, 100),
+        EvalRow(step=10, tokens=40960, val_loss=4.5, val_ppl=90.0, elapsed=61.0),
+    ]
+    (run.spec.out).mkdir(parents=True)
+    metrics = run.spec.out / "metrics.jsonl"
+    metrics.write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows))
+    run.poll()
+    assert panel.time_label.text() == "1 min trained · about 13 min left"
+    first = panel.bar.value()
+    assert 0 < first < BAR_STEPS
+    more = [
+        TrainRow(20, 81920, 3.9, 1e-3, 700.0, None, 120.0, 600.0, 100),
+        EvalRow(step=20, tokens=81920, val_loss=4.2, val_ppl=66.7, elapsed=120.0),
+    ]
+    with metrics.open("a") as f:
+        f.write("".join(json.dumps(asdict(r)) + "\n" for r in more))
+    run.poll()
+    assert panel.bar.value() > first  # the bar moves
+    assert panel.time_label.text() == "2 min trained · about 10 min left"
+    assert "90.0 at the first check, 66.7 now" in panel.score.text()
+    assert "lower is better" in panel.score.text()
+    assert panel.plot.points == [(61.0 / 60, 90.0), (2.0, 66.7)]  # minutes, not tokens
     panel.plot.resize(300, 120)
     panel.plot.repaint()  # paints the points without error
+    words = " ".join(w.text() for w in panel.findChildren(QLabel)) + panel.toolTip()
+    for jargon in ("Tokens seen", "Perplexity", "checkpoint"):
+        assert jargon not in words
 
     with_base = Progress(budget_s=900)  # --eval-at-start: the base model is scored at token 0
     with_base.add([EvalRow(step=0, tokens=0, val_loss=4.6, val_ppl=99.5, elapsed=0.0)])
     with_base.add([EvalRow(step=20, tokens=81920, val_loss=4.2, val_ppl=66.7, elapsed=120.0)])
-    panel.run.progress.emit(with_base)
-    assert "99.5 before training, 66.7 now" in panel.perplexity.text()
+    run.progress.emit(with_base)
+    assert "99.5 before training, 66.7 now" in panel.score.text()
 
 
 @pytest.mark.parametrize(("before", "after"), [(97.3, 71.2), (97.3, 99.0), (None, None)])
-def test_the_offer_makes_keeping_the_current_model_the_default_unless_the_new_is_better(
+def test_a_finished_run_offers_the_four_outcomes_and_says_how_it_scored(
     qtbot, tmp_path, before, after
 ):
     panel = make_panel(qtbot, tmp_path)
-    card = panel.run.card
+    run = panel.run
+    card = run.card
     card.ppl_before, card.ppl_after, card.folder = before, after, tmp_path
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "m.gguf").write_bytes(b"a model")
+    run.model_fresh = True
+    run._set_state("done")
+    assert panel.cancel_button.isHidden()
+    for button in panel.outcomes.values():
+        assert not button.isHidden() and button.isEnabled()
+    assert panel.time_label.text() == "Trained for 0 s."
     used = []
     panel.use_model.connect(used.append)
-    panel.run.finished.emit(card)
-    better = before is not None and after < before
-    assert panel.use_button.isDefault() == better
-    assert panel.keep_button.isDefault() == (not better)
-    if before is not None:
-        assert f"current model {before:.1f}, new model {after:.1f}" in panel.result.text()
     panel.use_button.click()
     assert used == [card]
-    assert not panel.keep_button.isEnabled()
+    if before is not None:
+        assert f"{before:.1f} with the model you started from" in panel.result.text()
+        assert f"{after:.1f} with this one" in panel.result.text()
+        better = after < before
+        assert ("predicts your writing better" in panel.result.text()) == better
 
 
 def test_words_for_time_and_signals():

@@ -47,6 +47,7 @@ MIN_EVAL_MINUTES = 0.5
 FINETUNE_LR = 3e-4
 FINETUNE_WARMUP_STEPS = 10
 RUN_CONFIG = "run.json"  # beside the training folder, in the run folder
+DEFAULT_QUANT = "q8_0"  # writer-finetune's own default for the export
 
 
 @dataclass
@@ -65,6 +66,13 @@ class JobSpec:
     # file): tests pass a tiny --max-steps, --eval-every and --block-size so
     # that a run takes seconds; benchmarks try settings.
     extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def export_quant(self) -> str:
+        """Return the GGUF type the run exports to: its --quant flag, else the default."""
+        args = self.extra_args
+        given = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--quant"]
+        return given[-1] if given else DEFAULT_QUANT
 
     @property
     def config_path(self) -> Path:
@@ -115,6 +123,26 @@ def command(spec: JobSpec) -> list[str]:
         "--config",
         str(spec.config_path),
         *spec.extra_args,
+    ]
+    return low_priority(cmd)
+
+
+def export_command(spec: JobSpec, weights: Path, gguf: Path) -> list[str]:
+    """Return the command line that exports the saved weights in `weights` (a
+    save_pretrained folder, such as OUT/best) to `gguf`, verified, as the run's own
+    export at its end would, at low priority."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "finetune.cli",
+        "export",
+        str(weights),
+        "--out",
+        str(gguf),
+        "--quant",
+        spec.export_quant,
+        "--name",
+        spec.name,
     ]
     return low_priority(cmd)
 

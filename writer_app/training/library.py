@@ -168,7 +168,22 @@ def delete_model(card: ModelCard, in_use: Path | None) -> None:
         raise TrainingError(
             "This is the model in use: switch to another model first, then delete it."
         )
-    folder = (card.folder or target.parent).resolve()
+    discard_run(card.folder or target.parent, in_use)
+
+
+def discard_run(run: Path, in_use: Path | None) -> None:
+    """Delete a run's folder: its models, its training state and its copies of the
+    writer's texts (never the writer's own files, which stay where they are).
+
+    Raises TrainingError, deleting nothing, for a folder outside the library and
+    when the model in use (`in_use`) is inside it.
+    """
+    folder = Path(run).resolve()
     if folder.parent != models_dir().resolve():
         raise TrainingError(f"{folder} is not in the library of trained models; not deleted.")
+    if in_use is not None and folder in Path(in_use).resolve().parents:
+        raise TrainingError(
+            "This run's model is the one in use: switch to another model in "
+            "Settings → Model first, then discard it."
+        )
     shutil.rmtree(folder)

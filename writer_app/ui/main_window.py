@@ -44,7 +44,7 @@ from writer_app.ui.stats.dialog import StatisticsDialog
 from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
 from writer_app.ui.suggest.controller import SuggestionController
 from writer_app.ui.theme import apply_appearance
-from writer_app.ui.training.dialog import install_training
+from writer_app.ui.training.dock import install_training
 
 STATS_FAILED_MS = 15_000
 

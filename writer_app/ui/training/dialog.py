@@ -1,5 +1,6 @@
 """Model → Train on My Writing…: choose texts and a time budget, see what will
-happen in plain words, then follow the run in the progress panel.
+happen in plain words, and start; the run is then followed in the Training
+panel (writer_app/ui/training/dock.py), a dock beside the page.
 
 The dialog is not modal: the writer keeps writing, and suggestions keep
 coming on the core the run leaves to the engine.
@@ -8,14 +9,11 @@ coming on the core the run leaves to the engine.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QApplication,
+    QButtonGroup,
     QCheckBox,
-    QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -24,8 +22,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QRadioButton,
     QSpinBox,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,22 +40,23 @@ from writer_app.training.job import (
 )
 from writer_app.training.library import ModelCard, models_dir, new_run_dir
 from writer_app.training.scan import MIN_WORDS, Scan, scan, split, write_split
-from writer_app.ui.training.panel import TrainingPanel
 from writer_app.ui.training.run import TrainingRun
 
-OTHER_BUDGET = "Other…"
+OTHER_BUDGET = "Other:"
+DEFAULT_BUDGET = "1 hour"
 SKIPPED_SHOWN = 8  # skipped files named in the summary; the rest are counted
 
 
 class TrainDialog(QDialog):
-    """The setup page, then the progress panel of the run it starts."""
+    """The setup of one run: the texts, the time, what will happen, Start Training.
+    `window` (a MainWindow) has the training_dock that shows the run it starts."""
 
     def __init__(self, window, parent: QWidget | None = None):
         super().__init__(parent or window)
         self.window = window
         self.setWindowTitle("Train on My Writing")
         self.run: TrainingRun | None = None
-        self.panel: TrainingPanel | None = None
+        self.panel = None  # the run's TrainingPanel, once started
         self.scan_result = Scan()
         self.scan_error = ""
         # More writer-finetune flags for every run: tests make runs tiny with them.
@@ -74,22 +73,25 @@ class TrainDialog(QDialog):
         self.include_document = QCheckBox("Include the document I am writing")
         self.include_document.setChecked(True)
         self.include_document.toggled.connect(self.rescan)
-        self.budget = QComboBox()
-        self.budget.addItems([*BUDGETS, OTHER_BUDGET])
-        self.budget.setCurrentText("1 hour")
+        # One control, one meaning: a choice of times, and a minutes box that is used
+        # (and enabled) only for Other; otherwise it shows the chosen time's minutes.
+        self.budget = QButtonGroup(self)
+        self.budget_buttons = {label: QRadioButton(label) for label in [*BUDGETS, OTHER_BUDGET]}
         self.minutes = QSpinBox()
         self.minutes.setRange(1, 24 * 60)
-        self.minutes.setValue(30)
         self.minutes.setSuffix(" min")
-        self.minutes.setEnabled(False)
-        self.budget.currentTextChanged.connect(
-            lambda text: (self.minutes.setEnabled(text == OTHER_BUDGET), self.update_summary())
-        )
-        self.minutes.valueChanged.connect(self.update_summary)
+        self.minutes.setToolTip("How many minutes to train, for Other")
         budget_row = QHBoxLayout()
-        budget_row.addWidget(self.budget)
+        for button in self.budget_buttons.values():
+            self.budget.addButton(button)
+            budget_row.addWidget(button)
         budget_row.addWidget(self.minutes)
         budget_row.addStretch(1)
+        self.budget_buttons[DEFAULT_BUDGET].setChecked(True)
+        self.minutes.setValue(BUDGETS[DEFAULT_BUDGET])
+        self.minutes.setEnabled(False)
+        self.budget.buttonToggled.connect(self._on_budget)
+        self.minutes.valueChanged.connect(self.update_summary)
         self.base_label = QLabel(self.base_model().name if self.base_model() else "no model")
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -108,14 +110,10 @@ class TrainDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(close)
         buttons.addWidget(self.start_button)
-        setup = QWidget()
-        setup_layout = QVBoxLayout(setup)
-        setup_layout.addLayout(form)
-        setup_layout.addWidget(self.summary, 1)
-        setup_layout.addLayout(buttons)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(setup)
-        QVBoxLayout(self).addWidget(self.pages)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.summary, 1)
+        layout.addLayout(buttons)
         self.resize(620, 460)
         self.rescan()
 
@@ -127,7 +125,21 @@ class TrainDialog(QDialog):
 
     def budget_minutes(self) -> int:
         """Return the chosen time budget in minutes."""
-        return BUDGETS.get(self.budget.currentText(), self.minutes.value())
+        return self.minutes.value()
+
+    def choose_budget(self, label: str, minutes: int | None = None) -> None:
+        """Choose a time as the writer would: a label of BUDGETS, or OTHER_BUDGET and `minutes`."""
+        self.budget_buttons[label].setChecked(True)
+        if minutes is not None:
+            self.minutes.setValue(minutes)
+
+    def _on_budget(self, *_) -> None:
+        other = self.budget_buttons[OTHER_BUDGET].isChecked()
+        self.minutes.setEnabled(other)
+        chosen = next((k for k, b in self.budget_buttons.items() if b.isChecked()), None)
+        if not other and chosen in BUDGETS:
+            self.minutes.setValue(BUDGETS[chosen])
+        self.update_summary()
 
     def browse(self) -> None:
         """Ask for the folder of texts."""
@@ -198,6 +210,12 @@ class TrainDialog(QDialog):
         Returns whether it started; every refusal is explained to the writer."""
         if self.run is not None:
             return False
+        current = self.window.training_dock.run
+        if current is not None and not current.stopped and current.state != "discarded":
+            QMessageBox.warning(
+                self, "Cannot train", "A training is going on: cancel it first, then start another."
+            )
+            return False
         base = self.base_model()
         try:
             check_packages()
@@ -262,42 +280,9 @@ class TrainDialog(QDialog):
             minutes=spec.minutes,
             files=[t.name for t in self.scan_result.texts],
         )
-        self.run = TrainingRun(spec, run_dir, card, parent=self)
-        self.panel = TrainingPanel(self.run)
-        self.run.busy_changed.connect(self._share_cores)
-        self.panel.use_model.connect(self.use_model)
-        self.pages.addWidget(self.panel)
-        self.pages.setCurrentWidget(self.panel)
+        self.run = TrainingRun(spec, run_dir, card, parent=self.window)
         self.start_button.setEnabled(False)
-        QApplication.instance().aboutToQuit.connect(self.run.stop_and_wait)
+        self.panel = self.window.training_dock.show_run(self.run)
+        self.hide()
         self.run.start()
         return True
-
-    def _share_cores(self, busy: bool) -> None:
-        _, engine_threads = core_split()
-        self.window.suggestions.set_thread_limit(engine_threads if busy else None)
-
-    def use_model(self, card: ModelCard) -> None:
-        """Switch the app to the trained model, as the Settings dialog would."""
-        self.window.model_override = None  # writer-app --model FILE no longer wins
-        self.window.apply_settings(replace(self.window.settings, model_path=str(card.gguf_path)))
-
-
-def install_training(window) -> None:
-    """Add Model → Train on My Writing… to `window` (a MainWindow); one dialog per window,
-    kept while a run lasts so that the menu shows it again."""
-
-    def show() -> None:
-        dialog = getattr(window, "train_dialog", None)
-        if dialog is None or (dialog.run is not None and dialog.run.state == "done"):
-            dialog = window.train_dialog = TrainDialog(window)
-        elif dialog.run is None:
-            dialog.rescan()  # the folder or the document may have changed
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-
-    action = QAction("&Train on My Writing…", window)
-    action.triggered.connect(show)
-    window.model_menu.addAction(action)
-    window.train_action = action

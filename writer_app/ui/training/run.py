@@ -2,6 +2,11 @@
 progress read from metrics.jsonl, cancel and resume, and, at the end, the
 scoring of the base and the new model on the writer's held-out text.
 
+After a stop, the best model so far can still be made usable (`make_model`:
+`writer-finetune export` of OUT/best, then the same scoring), the run can be
+resumed, trained further from its finished model (`continuation`), or
+discarded with its folder.
+
 Nothing here touches the app's model or settings: a run that fails or is
 killed leaves them as they were. Only the writer's "Use this model" does.
 
@@ -16,15 +21,18 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from finetune.outputs import METRICS_FILE, SUMMARY_FILE, ExitCode, TrainingSummary
+from finetune.outputs import METRICS_FILE, SUMMARY_FILE, EvalRow, ExitCode, TrainingSummary
 from writer_app.core.paths import PRIVATE_FILE_MODE, private_dir
-from writer_app.training.job import JobSpec, command, environment, low_priority
-from writer_app.training.library import ModelCard, write_card
+from writer_app.training.errors import TrainingError
+from writer_app.training.job import JobSpec, command, environment, export_command, low_priority
+from writer_app.training.library import ModelCard, discard_run, write_card
 from writer_app.training.metrics import MetricsReader, Progress
 
 POLL_MS = 500  # how often metrics.jsonl is read
@@ -39,6 +47,8 @@ ENDINGS = {
     ExitCode.REFUSED: "The training settings were refused",
     ExitCode.TEXT_CHANGED: "The texts of this run changed since it started",
 }
+RUNNING = ("idle", "training", "cancelling", "exporting", "scoring")
+STOPPED = ("cancelled", "failed", "done")
 
 
 def signal_name(number: int) -> str:
@@ -51,13 +61,15 @@ def signal_name(number: int) -> str:
 
 class TrainingRun(QObject):
     """One run in one folder. state: "idle", "training", "cancelling", "cancelled",
-    "scoring", "done", "failed"."""
+    "exporting", "scoring", "done", "failed", "discarded"."""
 
     state_changed = Signal(str)
     progress = Signal(object)  # training.metrics.Progress
     output = Signal(str)  # a line the process wrote
     failed = Signal(str)  # what happened, for the writer
-    finished = Signal(object)  # the ModelCard of the new model
+    # The ModelCard of a scored model in the library: at the end of the run, or
+    # after make_model() on a stopped one.
+    model_ready = Signal(object)
     # True while the run uses the cores (training or scoring): the engine keeps one.
     busy_changed = Signal(bool)
 
@@ -67,6 +79,13 @@ class TrainingRun(QObject):
         self.state = "idle"
         self.tail: deque[str] = deque(maxlen=200)
         self.progress_data = Progress(budget_s=spec.minutes * 60)
+        # (minutes of training, perplexity on the held-out text) per evaluation:
+        # the panel's plot. Progress keeps tokens; a writer reads time.
+        self.curve: list[tuple[float, float]] = []
+        self._stopped_state = "cancelled"  # where make_model() returns to
+        # Whether the run's model file holds its best weights as they are now (false
+        # again once training goes on).
+        self.model_fresh = False
         self._reader = MetricsReader(self.spec.out / METRICS_FILE)
         self._log = None
         self.process: QProcess | None = None
@@ -80,17 +99,45 @@ class TrainingRun(QObject):
         """Whether a checkpoint exists to continue from (after cancel or a failure)."""
         return self.state in ("cancelled", "failed") and (self.spec.out / "checkpoint").is_dir()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the run has stopped (cancelled, failed or done) and is not discarded."""
+        return self.state in STOPPED
+
+    @property
+    def trained_to_the_end(self) -> bool:
+        """Whether training ran its whole time (it may still be scoring), rather than stopping."""
+        return self._stopped_state == "done"
+
+    @property
+    def best_dir(self) -> Path:
+        """Return where writer-finetune keeps the best weights so far (save_pretrained)."""
+        return self.spec.out / "best"
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the run's scored model file exists (its card is in the library)."""
+        return bool(self.card.gguf) and (self.run_dir / self.card.gguf).is_file()
+
+    @property
+    def can_make_model(self) -> bool:
+        """Whether "Use this model" has a model to give: a finished one, or a stopped
+        run's best weights so far."""
+        if self.state == "done":
+            return self.has_model
+        return self.state in ("cancelled", "failed") and self.best_dir.is_dir()
+
     def start(self) -> None:
         """Start (or, after resume(), continue) the training process."""
         try:
             private_dir(self.spec.out)
             cmd = command(self.spec)  # writes run.json
-            self._log = open(  # noqa: SIM115 (open while the run lasts; closed when it ends)
-                self.run_dir / LOG_FILE, "a", encoding="utf-8", opener=_private_opener
-            )
+            self._log = _open_log(self.run_dir)
         except OSError as exc:
             self._fail(f"The training could not start: {exc}. Your current model is unchanged.")
             return
+        self.model_fresh = False
+        self._stopped_state = "cancelled"
         self._start_process(cmd, self._on_training_finished)
         self._set_state("training")
         self.busy_changed.emit(True)
@@ -104,12 +151,79 @@ class TrainingRun(QObject):
         self.start()
 
     def cancel(self) -> None:
-        """Ask the run to save its checkpoint and stop (SIGTERM); Resume continues it."""
+        """Ask the run to save its checkpoint and stop (SIGTERM); Resume continues it.
+        An export or a scoring in progress is stopped at once."""
         if self.state == "training" and self.process is not None:
             self._set_state("cancelling")
             self.process.terminate()
-        elif self.state == "scoring" and self.process is not None:
+        elif self.state in ("exporting", "scoring") and self.process is not None:
             self.process.kill()
+
+    def make_model(self) -> None:
+        """Make the best model so far a model the app can use: export OUT/best to a GGUF
+        (`writer-finetune export`), score it, and write its card; model_ready(card)
+        follows, or failed(message). A finished run's model is ready at once."""
+        if self.stopped and self.model_fresh and self.has_model:
+            self.model_ready.emit(self.card)
+            return
+        if not self.can_make_model:
+            return
+        self._stopped_state = self.state
+        # The name the finished run's export takes: a run resumed to its end
+        # replaces this model with the better one in the same file.
+        gguf = self.spec.out / f"{self.spec.name}-{self.spec.export_quant}.gguf"
+        try:
+            self._log = _open_log(self.run_dir)
+        except OSError as exc:
+            self._fail(f"The model so far could not be saved: {exc}.")
+            return
+        self.tail.clear()
+        self._start_process(
+            export_command(self.spec, self.best_dir, gguf),
+            lambda code, status: self._on_exported(code, status, gguf),
+        )
+        self._set_state("exporting")
+        self.busy_changed.emit(True)
+
+    def discard(self, in_use: Path | None) -> None:
+        """Delete the run's folder: its models, its training state, its copies of the texts.
+
+        Raises TrainingError, deleting nothing, while the run is going on or when
+        the model in use (`in_use`) is the run's.
+        """
+        if not self.stopped:
+            raise TrainingError("The training is still going on: cancel it first.")
+        discard_run(self.run_dir, in_use)
+        self._set_state("discarded")
+
+    def continuation(self, run_dir: Path) -> TrainingRun:
+        """Return a new run (not started) in `run_dir` that trains this finished run's
+        model further, on the same texts and for the same time.
+
+        Raises OSError when the texts cannot be copied.
+        """
+        private_dir(run_dir)
+        shutil.copytree(self.run_dir / "data", run_dir / "data", dirs_exist_ok=True)
+        spec = replace(
+            self.spec,
+            base=self.card.gguf_path,
+            train_dir=run_dir / self.spec.train_dir.relative_to(self.run_dir),
+            val_file=run_dir / self.spec.val_file.relative_to(self.run_dir),
+            out=run_dir / self.spec.out.relative_to(self.run_dir),
+            resume=False,
+            extra_args=list(self.spec.extra_args),
+        )
+        card = replace(
+            self.card,
+            gguf="",
+            created=time.strftime("%Y-%m-%d %H:%M"),
+            base=str(self.card.gguf_path),
+            ppl_before=None,
+            ppl_after=None,
+            files=list(self.card.files),
+            folder=None,
+        )
+        return TrainingRun(spec, run_dir, card, parent=self.parent())
 
     def stop_and_wait(self, timeout_ms: int = QUIT_WAIT_MS) -> None:
         """At quit: let a running job save its checkpoint, then stop for good."""
@@ -168,15 +282,23 @@ class TrainingRun(QObject):
         rows, restarted = self._reader.read_new()
         if restarted:
             self.progress_data.reset()
+            self.curve = []
+        for row in rows:
+            if isinstance(row, EvalRow):  # a later row for the same time replaces it
+                minutes = row.elapsed / 60
+                self.curve = [p for p in self.curve if p[0] < minutes] + [(minutes, row.val_ppl)]
         if rows or restarted:
             self.progress_data.add(rows)
             self.progress.emit(self.progress_data)
 
-    def _on_training_finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        self.poll()
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def _on_training_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self.poll()
+        self._close_log()
         crashed = status == QProcess.ExitStatus.CrashExit
         if self.state == "cancelling" and not crashed:
             self.timer.stop()
@@ -184,7 +306,14 @@ class TrainingRun(QObject):
             self.busy_changed.emit(False)
             return
         if not crashed and code == 0:
-            self._score()
+            self._stopped_state = "done"
+            gguf = self._trained_gguf()
+            if gguf is None:
+                self._fail(
+                    "Training ended, but it left no model file. Your current model is unchanged."
+                )
+                return
+            self._score(gguf)
             return
         if crashed:
             how = f"Training was ended by {signal_name(code)}"
@@ -211,13 +340,24 @@ class TrainingRun(QObject):
         found = sorted(self.spec.out.glob("*.gguf"))
         return found[0] if found else None
 
-    def _score(self) -> None:
-        gguf = self._trained_gguf()
-        if gguf is None:
-            self._fail(
-                "Training ended, but it left no model file. Your current model is unchanged."
-            )
+    def _on_exported(self, code: int, status: QProcess.ExitStatus, gguf: Path) -> None:
+        self._close_log()
+        if status == QProcess.ExitStatus.NormalExit and code == 0 and gguf.is_file():
+            self._score(gguf)
             return
+        last = "\n".join(list(self.tail)[-TAIL_LINES:])
+        self._fail(
+            "The model so far could not be saved as a file the app can use. "
+            "Your current model is unchanged."
+            + (
+                " Keep training continues the run."
+                if (self.spec.out / "checkpoint").is_dir()
+                else ""
+            )
+            + (f"\n\nIts last lines:\n{last}" if last else "")
+        )
+
+    def _score(self, gguf: Path) -> None:
         self.card.gguf = str(gguf.relative_to(self.run_dir))
         self._set_state("scoring")
         cmd = [
@@ -243,17 +383,22 @@ class TrainingRun(QObject):
                 pass
         self.card.folder = self.run_dir
         write_card(self.run_dir, self.card)
-        # The checkpoint (weights plus optimizer state) is only for resuming: the
-        # run is complete, so give the writer's disk back.
-        for name in ("checkpoint", "best"):
-            shutil.rmtree(self.spec.out / name, ignore_errors=True)
-        self._set_state("done")
+        self.model_fresh = True
+        if self._stopped_state == "done":
+            # The checkpoint (weights plus optimizer state) is only for resuming: the
+            # run is complete, so give the writer's disk back.
+            for name in ("checkpoint", "best"):
+                shutil.rmtree(self.spec.out / name, ignore_errors=True)
+        # A stopped run's model was made from its best weights so far: it stays
+        # stopped (and resumable) with a model in the library.
+        self._set_state(self._stopped_state)
         self.busy_changed.emit(False)
-        self.finished.emit(self.card)
+        self.model_ready.emit(self.card)
 
     def _fail(self, message: str) -> None:
         self.timer.stop()
-        was_busy = self.state in ("training", "cancelling", "scoring")
+        self._close_log()
+        was_busy = self.state in RUNNING[1:]
         self._set_state("failed")
         if was_busy:
             self.busy_changed.emit(False)
@@ -262,6 +407,13 @@ class TrainingRun(QObject):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.state_changed.emit(state)
+
+
+def _open_log(run_dir: Path):
+    """Return train.log of `run_dir`, opened for appending (private). Raises OSError."""
+    return open(  # noqa: SIM115 (open while the process lasts; closed when it ends)
+        run_dir / LOG_FILE, "a", encoding="utf-8", opener=_private_opener
+    )
 
 
 def _private_opener(path: str, flags: int) -> int:
