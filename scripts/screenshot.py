@@ -1,6 +1,11 @@
-"""Regenerate docs/screenshot.png: the real app under Xvfb with a ghost suggestion showing.
+"""Regenerate the README's screenshots from the real app under Xvfb.
 
     .venv/bin/python scripts/screenshot.py [--model MODEL.gguf] [--out docs/screenshot.png]
+
+docs/screenshot.png is the window with a ghost suggestion showing; beside it,
+docs/screenshots/ gets the welcome, Settings, About the Model, and the
+training panel after Cancel (fed the metrics rows of a run stopped at 12
+minutes, as its tests do: the panel's real widgets, illustrative figures).
 
 Starts its own Xvfb (apt-get install xvfb; Qt's xcb plugin also needs
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0) and re-runs
@@ -12,6 +17,7 @@ settings, types the end of a passage, waits for the suggestion and grabs the win
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -161,10 +167,79 @@ def _type_and_grab(app, window, model: Path, out: Path, timeout: float) -> int:
         raise SystemExit(f"could not write {out}")
     print(
         f"{out}: suggestion {window.editor.ghost_text!r} from {model.name} "
-        f"in {window.status.latency_label.text()}",
+        f"({window.status.latency_label.text() or 'time hidden'})",
         file=sys.stderr,
     )
+    shots = out.parent / "screenshots"
+    shots.mkdir(exist_ok=True)
+    for name, make in (
+        ("welcome", window.show_welcome),
+        ("settings", lambda: _settings(window)),
+        ("about-model", lambda: _about(window)),
+        ("training-after-cancel", lambda: _training_panel(window, out.parent)),
+    ):
+        widget = make()
+        widget.show()
+        for _ in range(30):
+            app.processEvents()
+            time.sleep(0.02)
+        path = shots / f"{name}.png"
+        if not widget.grab().save(str(path)):
+            raise SystemExit(f"could not write {path}")
+        widget.close()
+        print(f"{path}", file=sys.stderr)
     return 0
+
+
+def _settings(window):
+    from writer_app.ui.dialogs.settings import SettingsDialog
+
+    return SettingsDialog(window.settings, window, current_font=window.editor.font())
+
+
+def _about(window):
+    from writer_app.ui.dialogs.info import ModelInfoDialog
+
+    return ModelInfoDialog(window.suggestions.model_info, window)
+
+
+def _training_panel(window, scratch_root: Path):
+    """The panel of a run cancelled after 12 minutes (rows as metrics.jsonl holds them)."""
+    import json
+    from dataclasses import asdict
+
+    from finetune.outputs import EvalRow, TrainRow
+    from writer_app.training.job import JobSpec
+    from writer_app.training.library import ModelCard
+    from writer_app.ui.training.panel import TrainingPanel
+    from writer_app.ui.training.run import TrainingRun
+
+    folder = Path(tempfile.mkdtemp(prefix="writer-panel-"))
+    spec = JobSpec(
+        base=folder / "base.gguf",
+        train_dir=folder / "data" / "train",
+        val_file=folder / "data" / "val.txt",
+        out=folder / "train",
+        minutes=30,
+        threads=1,
+    )
+    card = ModelCard("train/m.gguf", "2026-12-03 08:30", str(spec.base), 41_000, 4_500, 30)
+    run = TrainingRun(spec, folder, card)
+    panel = TrainingPanel(run)
+    rows = [EvalRow(step=0, tokens=0, val_loss=5.06, val_ppl=158.0, elapsed=0.0)]
+    for i, ppl in enumerate((154.1, 151.6, 150.2, 149.2), start=1):
+        rows.append(
+            TrainRow(40 * i, 163840 * i, 4.9, 3e-4, 700.0, None, 180.0 * i, 1080.0 - 180.0 * i, 200)
+        )
+        rows.append(EvalRow(40 * i, 163840 * i, math.log(ppl), ppl, 180.0 * i))
+    for saved in ("checkpoint", "best"):  # what a cancelled run leaves (empty here)
+        (spec.out / saved).mkdir(parents=True)
+    (spec.out / "metrics.jsonl").write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows))
+    run.state = "training"
+    run.poll()
+    run._set_state("cancelled")
+    panel.resize(420, 560)
+    return panel
 
 
 if __name__ == "__main__":
