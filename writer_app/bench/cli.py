@@ -21,6 +21,7 @@ from pathlib import Path
 from writer_app.bench.errors import BenchError
 from writer_app.bench.ksr import ksr_report
 from writer_app.bench.latency import LatencySettings, boundary_report, latency_report
+from writer_app.bench.project import load_project, paste_of
 from writer_app.bench.quality import STRIDE, WINDOW, ppl_report, quality_report
 from writer_app.engine import Engine, EngineConfig, EngineError
 
@@ -116,6 +117,16 @@ OPTIONS: dict[str, dict] = {
         "help": "tokens between perplexity windows (default %(default)s)",
     },
     "--no-ppl": {"action": "store_true", "help": "skip the perplexity"},
+    "--project": {
+        "metavar": "FOLDER",
+        "help": "type TEXT as a new chapter of this project folder: the engine learns its "
+        "chapters and notes as the app does",
+    },
+    "--paste": {
+        "action": "store_true",
+        "help": "with --project: paste the notes and chapters before TEXT as one document "
+        "instead (the baseline)",
+    },
 }
 COMMON = ("--model", "--text", "--threads", "--n-ctx", "--gpu-layers", "--json")
 # command -> (what it measures, the options it takes)
@@ -133,14 +144,26 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "--process",
         ),
     ),  # fmt: skip
-    "ksr": ("keystroke-savings rate", (*COMMON, "--confidence", "--no-cache", "--fast")),
+    "ksr": (
+        "keystroke-savings rate",
+        (*COMMON, "--confidence", "--no-cache", "--fast", "--project", "--paste"),
+    ),
     "ppl": (
         "perplexity of the engine's distribution, cache included",
-        (*COMMON, "--no-cache", "--window", "--stride"),
+        (*COMMON, "--no-cache", "--window", "--stride", "--project", "--paste"),
     ),
     "quality": (
         "ksr, acceptance and ppl for off, gate only, cache only and both",
-        (*COMMON, "--confidence", "--fast", "--no-ppl", "--window", "--stride"),
+        (
+            *COMMON,
+            "--confidence",
+            "--fast",
+            "--no-ppl",
+            "--window",
+            "--stride",
+            "--project",
+            "--paste",
+        ),
     ),
 }
 
@@ -197,11 +220,23 @@ def run(args: argparse.Namespace) -> dict:
     """Run the parsed command; return its report. Raises BenchError or EngineError."""
     text = read_text(args.text)
     config = engine_config(args)
+    project, paste = getattr(args, "project", None), getattr(args, "paste", False)
+    if paste and project is None:
+        raise BenchError("--paste needs --project FOLDER (the project to paste)")
     if args.command == "ksr":
         with Engine(config) as engine:
-            return ksr_report(engine, text, fast=args.fast)
+            if project is not None and not paste:
+                learnt = load_project(engine, project)
+            prefix = paste_of(project) if paste else ""
+            report = ksr_report(engine, text, fast=args.fast, prefix=prefix)
+            if project is not None:
+                report["project"] = learnt if not paste else None
+                report["paste"] = paste
+            return report
     if args.command == "ppl":
-        return ppl_report(config, text, window=args.window, stride=args.stride)
+        return ppl_report(
+            config, text, window=args.window, stride=args.stride, project=project, paste=paste
+        )
     if args.command == "quality":
         return quality_report(
             config,
@@ -210,6 +245,8 @@ def run(args: argparse.Namespace) -> dict:
             with_ppl=not args.no_ppl,
             window=args.window,
             stride=args.stride,
+            project=project,
+            paste=paste,
         )
     if args.baseline and args.checkpoint is None:
         raise BenchError("--baseline transformers needs --checkpoint DIR (the same weights)")

@@ -147,7 +147,11 @@ def stop_once_diverged(upcoming: str) -> Callable[[str], bool]:
 
 
 def engine_suggest_fn(
-    engine: Engine, memo: dict[int, str | None] | None = None, *, fast: bool = False
+    engine: Engine,
+    memo: dict[int, str | None] | None = None,
+    *,
+    fast: bool = False,
+    prefix: str = "",
 ) -> SuggestFn:
     """Return a SuggestFn calling engine.suggest as the app does: the document is
     what the writer has typed so far (Engine.set_document), the cursor at its end.
@@ -156,23 +160,26 @@ def engine_suggest_fn(
     (stop_once_diverged): the same keystrokes, shown and accepted counts, but
     words_shown then counts only the words generated. Results are remembered by
     cursor position in `memo`: the Tab-only and the Tab + words runs type the
-    same text, so they share most requests.
+    same text, so they share most requests. `prefix` is text the document holds
+    before the typed text (writer-bench --paste: the notes and earlier chapters).
     """
     memo = {} if memo is None else memo
 
     def suggest(before: str, upcoming: str) -> str | None:
-        if len(before) not in memo:
-            engine.set_document(before)
+        key = len(before)
+        if key not in memo:
+            document = prefix + before
+            engine.set_document(document)
             stop = stop_once_diverged(upcoming) if fast else None
-            s = engine.suggest(before, stop_when=stop)
-            memo[len(before)] = s.text if s is not None else None
-        return memo[len(before)]
+            s = engine.suggest(document, stop_when=stop)
+            memo[key] = s.text if s is not None else None
+        return memo[key]
 
     return suggest
 
 
 def type_both_ways(
-    engine: Engine, text: str, *, fast: bool, label: str = "ksr"
+    engine: Engine, text: str, *, fast: bool, label: str = "ksr", prefix: str = ""
 ) -> tuple[KsrCount, KsrCount, int]:
     """Type `text` with Tab only, then with Tab + Ctrl+Right, through `engine`.
 
@@ -182,9 +189,10 @@ def type_both_ways(
     """
     memo: dict[int, str | None] = {}
     print(f"{label}: Tab only...", file=sys.stderr)
-    tab = simulate_writer(text, engine_suggest_fn(engine, memo, fast=fast), word_accept=False)
+    fn = engine_suggest_fn(engine, memo, fast=fast, prefix=prefix)
+    tab = simulate_writer(text, fn, word_accept=False)
     print(f"{label}: Tab + Ctrl+Right...", file=sys.stderr)
-    word = simulate_writer(text, engine_suggest_fn(engine, memo, fast=fast), word_accept=True)
+    word = simulate_writer(text, fn, word_accept=True)
     return tab, word, len(memo)
 
 
@@ -204,10 +212,11 @@ def ksr_figures(tab: KsrCount, word: KsrCount) -> dict:
     }
 
 
-def ksr_report(engine: Engine, text: str, *, fast: bool = False) -> dict:
-    """Run the KSR simulation (Tab only, then Tab + words) on `text`; return the report."""
+def ksr_report(engine: Engine, text: str, *, fast: bool = False, prefix: str = "") -> dict:
+    """Run the KSR simulation (Tab only, then Tab + words) on `text`, after `prefix`
+    (--paste); return the report."""
     t0 = time.perf_counter()
-    tab, word, requests = type_both_ways(engine, text, fast=fast)
+    tab, word, requests = type_both_ways(engine, text, fast=fast, prefix=prefix)
     return {
         "benchmark": "ksr",
         "model": str(engine.config.model_path),

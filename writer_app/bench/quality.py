@@ -27,9 +27,17 @@ import time
 
 from writer_app.bench.errors import BenchError
 from writer_app.bench.ksr import ksr_figures, type_both_ways
+from writer_app.bench.project import known_words, load_project, name_report, paste_of
+from writer_app.core.project import scan_project
 from writer_app.engine import Engine, EngineConfig
 from writer_app.engine.model import LlamaModel
-from writer_app.engine.ngrams import DocumentNgrams, NgramWeights
+from writer_app.engine.ngrams import DocumentNgrams, NgramCounts, NgramWeights
+from writer_app.engine.project_memory import (
+    PROJECT_WEIGHTS,
+    ProjectMemory,
+    fast_tokenizer,
+    project_paths,
+)
 from writer_app.engine.sampling import next_token_probs, softmax
 
 WINDOW = 512  # tokens the model reads per window
@@ -65,10 +73,14 @@ def perplexity(
     window: int = WINDOW,
     stride: int = STRIDE,
     weights: NgramWeights | None = None,
+    project: NgramCounts | None = None,
+    prefix: str = "",
 ) -> dict:
     """Score `text` with the engine's distribution; return the JSON-ready figures.
 
-    `weights` None: no cache (ppl equals ppl_model). Needs a model loaded with
+    `weights` None: no cache (ppl equals ppl_model). `project`: the project
+    memory's counts, blended first with PROJECT_WEIGHTS as the engine does;
+    `prefix`: text the document n-grams hold before `text` (--paste). Needs a model loaded with
     logits_all=True. Raises BenchError if the text has fewer than 2 tokens.
     """
     tokens = model.tokenize(text)
@@ -76,7 +88,9 @@ def perplexity(
         raise BenchError("the text is too short to score: it needs at least two tokens")
     window = min(window, model.n_ctx)
     stride = max(1, min(stride, window - 1))
-    document = DocumentNgrams(model.tokenize if weights is not None else None, model.n_vocab)
+    document = DocumentNgrams(
+        model.tokenize if weights is not None else None, model.n_vocab, prefix
+    )
     weights = weights if weights is not None else NgramWeights()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     fed = 0
@@ -98,9 +112,13 @@ def perplexity(
             t0 = time.thread_time()
             probs, _ = softmax(row)
             t1 = time.thread_time()
-            final, lam = next_token_probs(
-                row, document, weights, tokens[max(0, i - CONTEXT_TOKENS) : i]
-            )
+            context = tokens[max(0, i - CONTEXT_TOKENS) : i]
+            if project is not None and document.enabled:
+                final, entropy = softmax(row)
+                PROJECT_WEIGHTS.mix(final, project, context, entropy)
+                lam = weights.mix(final, document.counts, context, entropy)
+            else:
+                final, lam = next_token_probs(row, document, weights, context)
             t2 = time.thread_time()
             cache_ms.append(max(0.0, (t2 - t1) - (t1 - t0)) * 1000)
             lambdas.append(lam)
@@ -131,10 +149,17 @@ def perplexity(
 
 
 def ppl_report(
-    config: EngineConfig, text: str, *, window: int = WINDOW, stride: int = STRIDE
+    config: EngineConfig,
+    text: str,
+    *,
+    window: int = WINDOW,
+    stride: int = STRIDE,
+    project: str | None = None,
+    paste: bool = False,
 ) -> dict:
-    """Score `text` with config's model, and its document cache if config.document_cache;
-    return the `writer-bench ppl` report. Raises EngineError if the model cannot load."""
+    """Score `text` with config's model, and its document cache if config.document_cache
+    (with the memory of the `project` folder, or after its paste); return the
+    `writer-bench ppl` report. Raises EngineError if the model cannot load."""
     # The engine's own model class, keeping every position's logits to score them all; its
     # context is capped at the model's (GPT-2 has learned positions).
     model = LlamaModel(
@@ -147,11 +172,28 @@ def ppl_report(
     )
     try:
         weights = NgramWeights() if config.document_cache else None
+        counts, prefix = None, ""
+        if project is not None and paste:
+            prefix = paste_of(project)
+        elif project is not None and weights is not None:
+            memory = ProjectMemory(fast_tokenizer(model.tokenize), model.n_vocab)
+            memory.build(project_paths(scan_project(project)))
+            counts = memory.counts
         return {
             "benchmark": "ppl",
             "model": str(config.model_path),
             "chars": len(text),
-            **perplexity(model, text, window=window, stride=stride, weights=weights),
+            "project": project,
+            "paste": paste,
+            **perplexity(
+                model,
+                text,
+                window=window,
+                stride=stride,
+                weights=weights,
+                project=counts,
+                prefix=prefix,
+            ),
         }
     finally:
         model.close()
@@ -166,18 +208,31 @@ def quality_report(
     with_ppl: bool = True,
     window: int = WINDOW,
     stride: int = STRIDE,
+    project: str | None = None,
+    paste: bool = False,
 ) -> dict:
     """Run ksr for each of SETTINGS (config.confidence is the gated settings' threshold),
     and ppl with and without the cache unless not `with_ppl`; return the table.
+    `project`: TEXT is a new chapter of that folder, learnt as the app does (with
+    `paste`: pasted before TEXT instead); the report then measures name completion too.
     Raises EngineError if the model cannot load."""
     t0 = time.perf_counter()
     ppl = None
     if with_ppl:
         ppl = ppl_report(
-            dataclasses.replace(config, document_cache=True), text, window=window, stride=stride
+            dataclasses.replace(config, document_cache=True),
+            text,
+            window=window,
+            stride=stride,
+            project=project,
+            paste=paste,
         )
     rows = []
+    prefix = paste_of(project) if project is not None and paste else ""
+    learnt = names = None
     with Engine(config) as engine:
+        if project is not None and not paste:
+            learnt = load_project(engine, project)
         for name, fields in SETTINGS.items():
             confidence = config.confidence if fields["confidence"] is None else fields["confidence"]
             engine.update_config(
@@ -185,8 +240,11 @@ def quality_report(
                     config, confidence=confidence, document_cache=fields["document_cache"]
                 )
             )
+            engine.wait_for_project()
             engine.set_document("")
-            tab, word, _ = type_both_ways(engine, text, fast=fast, label=f"quality: {name}")
+            tab, word, _ = type_both_ways(
+                engine, text, fast=fast, label=f"quality: {name}", prefix=prefix
+            )
             row = {
                 "setting": name,
                 "confidence": confidence,
@@ -196,6 +254,8 @@ def quality_report(
             if ppl is not None:
                 row["ppl"] = ppl["ppl"] if fields["document_cache"] else ppl["ppl_model"]
             rows.append(row)
+        if project is not None:
+            names = name_report(engine, text, known_words(project), prefix)
         report = {
             "benchmark": "quality",
             "model": str(config.model_path),
@@ -205,6 +265,9 @@ def quality_report(
             "fast": fast,
             "rows": rows,
             "ppl": ppl,
+            "project": learnt,
+            "paste": paste,
+            "names": names,
             "seconds": round(time.perf_counter() - t0, 1),
         }
     print(markdown_table(rows), file=sys.stderr)

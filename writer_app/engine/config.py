@@ -79,6 +79,9 @@ class RequestStats:
     first_token_ms: float = 0.0
     total_ms: float = 0.0
     cache_lambda: float = 0.0  # the document n-grams' mean share of the probabilities
+    # The model had a suggestion but the confidence gate cut all of it: the status
+    # bar's "nothing confident here yet" (Ctrl+Space shows it anyway, ungated).
+    gate_hid: bool = False
 
     def as_dict(self) -> dict[str, float]:
         """Return the figures as a JSON-ready dict, keyed by field name."""
@@ -90,15 +93,24 @@ class SuggestionExtra:
     """How a suggestion was made, beyond its text: for writer-bench, tests and debugging."""
 
     # Why generation ended: "eos", "stop_rule", "confidence", "max_tokens",
-    # "unhealable" (no token could re-spell the typed text) or "stop_when".
+    # "unhealable" (no token could re-spell the typed text), "stop_when", or "name"
+    # (a known name completed the word being typed: steps.NameCompletion).
     stop: str = ""
     healed: str = ""  # the typed text healing took back, which the suggestion re-spells
     prompt_tokens: int = 0  # the prompt's length in tokens
     generated_tokens: int = 0
     window_start: int = 0  # where the prompt window starts in the text before the cursor
-    confidence: float | None = None  # the gate's confidence at the cut; None when it is off
+    # The gate's confidence at the cut; None when it is off or the request was ungated.
+    confidence: float | None = None
     cache_lambda: float = 0.0  # the document n-grams' mean share of the probabilities
     cached: bool = False  # answered from the suggestion memo (memo.py)
+    # Why this suggestion (issue 23): the notes' names it completed (full names), and
+    # the project memory's mean share of the probabilities (project_memory.py).
+    names: tuple[str, ...] = ()
+    project_share: float = 0.0
+    # Asked for ungated (Ctrl+Space) and it goes past where the gate would have cut:
+    # the editor shows it as less sure.
+    unsure: bool = False
 
 
 @dataclass(frozen=True)

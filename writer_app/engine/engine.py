@@ -14,7 +14,8 @@ chain of steps generates token by token (pipeline.py, steps.py): propose
 gate -> stop -> shape. The Engine builds that chain; a new rule is a new step.
 
 Three caches, three names: the document n-grams (DocumentNgrams: counts of
-the whole document, blended into the model), the prompt cache (PromptCache:
+the whole document, blended into the model, beside the project memory's
+counts of the other chapters and the notes: ProjectMemory), the prompt cache (PromptCache:
 llama.cpp's KV cache of the last prompt) and the suggestion memo
 (SuggestionMemo: finished suggestions by text).
 """
@@ -40,8 +41,10 @@ from writer_app.engine.config import (
 from writer_app.engine.errors import EngineError, GenerationCancelled, ModelFileError
 from writer_app.engine.memo import SuggestionMemo
 from writer_app.engine.model import LlamaModel
+from writer_app.engine.names import NameIndex
 from writer_app.engine.ngrams import DocumentNgrams, NgramWeights
 from writer_app.engine.pipeline import Draft, Request, Step, run
+from writer_app.engine.project_memory import PROJECT_WEIGHTS, ProjectMemory, fast_tokenizer
 from writer_app.engine.prompt import ContextBudget, Prompt
 from writer_app.engine.sampling import Pick, greedy_pick, sampling_pick
 
@@ -62,6 +65,11 @@ class Engine:
         self._memo = SuggestionMemo()
         self._ngrams: DocumentNgrams | None = None  # made by _reload (it needs the tokenizer)
         self.ngram_weights = NgramWeights()
+        self.project_weights = PROJECT_WEIGHTS
+        self._project: ProjectMemory | None = None  # made by _reload, as the document's
+        self._names: list[list[str]] = []  # the notes' names: [full, alias, ...] each
+        self._name_index = (None, None)  # (key it was built for, NameIndex)
+        self._memo_project = -1  # the project memory's revision the memo's suggestions saw
         # Figures of the latest request, also when it returned None (writer-bench);
         # None before the first one.
         self.last_stats: RequestStats | None = None
@@ -98,10 +106,17 @@ class Engine:
         )
         text = self._ngrams.text if self._ngrams is not None else ""
         self._ngrams = DocumentNgrams(self._ngram_tokenizer(), self._model.n_vocab, text)
+        wanted = self._project.paths if self._project is not None else ((), None)
+        self._project = ProjectMemory(self._project_tokenizer(), self._model.n_vocab)
+        if wanted[0]:
+            self._project.update(*wanted)
         self._apply_limits()
 
     def _ngram_tokenizer(self):
         return self._live().tokenize if self.config.document_cache else None
+
+    def _project_tokenizer(self):
+        return fast_tokenizer(self._live().tokenize) if self.config.document_cache else None
 
     def _apply_limits(self) -> None:
         model = self._live()
@@ -155,11 +170,15 @@ class Engine:
             self._live().set_threads(config.n_threads)
         if old.document_cache != config.document_cache:
             self._ngrams.enable(self._ngram_tokenizer())
+            self._project.enable(self._project_tokenizer())
         self._apply_limits()
 
     def close(self) -> None:
         """Free llama.cpp's memory. The engine is unusable afterwards (idempotent)."""
         model, self._model = self._model, None
+        if self._project is not None:
+            # Its thread may be tokenizing with this model (a model of its own vocabulary).
+            self._project.wait()
         if model is not None:
             model.close()
 
@@ -196,6 +215,36 @@ class Engine:
         if removed or inserted:
             self._forget_suggestions()
 
+    # ----- the project ---------------------------------------------------------------
+    def set_project(self, paths: list, exclude=None) -> None:
+        """Learn from the project's files at `paths` (chapters and notes) but `exclude`, the
+        open chapter (it is the document). Returns at once: the memory is built in a
+        background thread, and requests meanwhile use what it holds (project_memory.py).
+        An empty list forgets the project.
+        """
+        self._project.update(paths, exclude)
+
+    def set_names(self, names: list) -> None:
+        """Take the notes' names for completion: each a list [full name, alias, ...]."""
+        self._names = [[str(part) for part in entry] for entry in names if entry]
+
+    def wait_for_project(self, timeout: float | None = None) -> bool:
+        """Block until the project memory is built (writer-bench, tests); False on timeout."""
+        return self._project.wait(timeout)
+
+    @property
+    def project_memory(self) -> ProjectMemory:
+        """The project memory (its counts, its last build's report)."""
+        return self._project
+
+    def name_index(self) -> NameIndex:
+        """Return the names completed: the notes', then the chapters' frequent ones."""
+        frequent = self._project.frequent_names
+        key = (id(self._names), frequent)
+        if self._name_index[0] != key:
+            self._name_index = (key, NameIndex(self._names, frequent))
+        return self._name_index[1]
+
     @property
     def document_length(self) -> int:
         """How many characters the document the engine holds has."""
@@ -214,6 +263,7 @@ class Engine:
         on_token: Callable[[str], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
         stop_when: Callable[[str], bool] | None = None,
+        ungated: bool = False,
     ) -> Suggestion | None:
         """Return the greedy (deterministic) suggestion for the text, or None if nothing useful.
 
@@ -222,13 +272,21 @@ class Engine:
         should_cancel() is polled between tokens and during long prompt
         evaluations; when it turns true GenerationCancelled is raised.
         stop_when(text_so_far) lets a caller end generation early (writer-bench
-        uses it); such results are not remembered. Raises EngineError if llama.cpp fails.
+        uses it); such results are not remembered. ungated=True (Ctrl+Space: the
+        writer asked) skips the confidence gate's cut but not the stop rules; the
+        answer's extra.unsure says it goes past where the gate would cut. It is
+        neither remembered nor recalled: the memo holds gated answers. Raises
+        EngineError if llama.cpp fails.
         """
         request = Request(should_cancel=should_cancel, on_token=on_token, stop_when=stop_when)
-        if stop_when is None and text_before_cursor in self._memo:
+        remember = stop_when is None and not ungated
+        if remember and text_before_cursor in self._memo:
             return self._recall(text_before_cursor, request)
-        result = self._generate(self._evaluate(text_before_cursor, request), request)
-        if stop_when is None:
+        evaluated = self._evaluate(text_before_cursor, request)
+        result = self._generate(evaluated, request, ungated=ungated)
+        # A None the gate made is not remembered, so that asking again says so
+        # (last_stats.gate_hid); the gate gives up within a few tokens anyway.
+        if remember and not self.last_stats.gate_hid:
             self._memo.remember(text_before_cursor, result)
         return result
 
@@ -241,6 +299,7 @@ class Engine:
         prompt_tokens_evaluated=0. A cancelled prefetch is dropped silently.
         Raises EngineError if llama.cpp fails.
         """
+        self._forget_if_project_changed()
         if text_before_cursor in self._memo:
             return
         request = Request(should_cancel=should_cancel)
@@ -248,7 +307,8 @@ class Engine:
             result = self._generate(self._evaluate(text_before_cursor, request), request)
         except GenerationCancelled:
             return
-        self._memo.remember(text_before_cursor, result)
+        if not self.last_stats.gate_hid:  # as in suggest()
+            self._memo.remember(text_before_cursor, result)
 
     def alternatives(
         self,
@@ -292,6 +352,13 @@ class Engine:
         return list(self._budget.prompt(text_before_cursor).tokens)
 
     # ----- internals ---------------------------------------------------------------
+    def _forget_if_project_changed(self) -> None:
+        # A build finished (in its thread) since the memo's suggestions were made.
+        revision = self._project.revision
+        if revision != self._memo_project:
+            self._memo_project = revision
+            self._memo.forget()
+
     def _recall(self, text: str, request: Request) -> Suggestion | None:
         remembered = self._memo.recall(text)
         ms = request.ms()
@@ -324,6 +391,7 @@ class Engine:
         """
         model = self._live()
         gate = steps.Gate(self.config.confidence, self._ends_word)
+        project = self._project.counts
         return [
             steps.Cancel(),
             steps.Heal(self._vocab),
@@ -334,11 +402,24 @@ class Engine:
             steps.Stop(self.config, gate),
             steps.StopWhen(gate),
             steps.Finish(gate),
-            steps.Propose(model, self._ngrams, self.ngram_weights, model.n_vocab),
+            steps.NameCompletion(self.name_index()),
+            steps.Propose(
+                model,
+                self._ngrams,
+                self.ngram_weights,
+                model.n_vocab,
+                project,
+                self.project_weights,
+            ),
         ]
 
     def _generate(
-        self, evaluated: tuple[Prompt, int], request: Request, *, pick: Pick = greedy_pick
+        self,
+        evaluated: tuple[Prompt, int],
+        request: Request,
+        *,
+        pick: Pick = greedy_pick,
+        ungated: bool = False,
     ) -> Suggestion | None:
         """Run the chain after the evaluated prompt; return the suggestion or None. Sets last_stats."""
         prompt, n_evaluated = evaluated
@@ -349,7 +430,14 @@ class Engine:
             context=list(prompt.tokens),
             required=prompt.removed,
         )
-        run(self.chain(pick), draft)
+        chain = self.chain(pick)
+        # (A chain without a gate, a subclass's, behaves as one with the gate off.)
+        gate = next((s for s in chain if isinstance(s, steps.Gate)), steps.Gate(0.0, None))
+        gate.cut = not ungated  # the other steps ask gate.on as they go
+        run(chain, draft)
+        names = next((s.matched for s in chain if isinstance(s, steps.NameCompletion)), ())
+        propose = next((s for s in chain if isinstance(s, steps.Propose)), None)
+        project_sum = propose.project_sum if propose is not None else 0.0
         total_ms = request.ms()
         stats = RequestStats(
             prompt_tokens_evaluated=n_evaluated,
@@ -357,6 +445,7 @@ class Engine:
             first_token_ms=draft.first_ms if draft.first_ms is not None else total_ms,
             total_ms=total_ms,
             cache_lambda=draft.lam_sum / (draft.n_generated + 1),
+            gate_hid=gate.hid and draft.final is None,  # (a later step may fill in)
         )
         self.last_stats = stats
         if draft.final is None:
@@ -374,6 +463,10 @@ class Engine:
                 window_start=prompt.window_start,
                 confidence=draft.confidence,
                 cache_lambda=stats.cache_lambda,
+                # A name from the notes is sure by its own rule, whatever the gate says.
+                unsure=ungated and not names and not gate.passes(draft.final),
+                names=names,
+                project_share=project_sum / (draft.n_generated + 1),
             ),
         )
 

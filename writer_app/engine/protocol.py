@@ -84,6 +84,10 @@ REQUESTS: dict[str, RequestKind] = {
     "prompt_tokens": RequestKind("prompt_tokens"),
     "set_document": RequestKind("set_document", deadline="document"),
     "document_changed": RequestKind("document_changed", deadline="document"),
+    # The project (issue 23): its files' paths, read and counted in the background,
+    # and the notes' names for completion. Both return at once.
+    "set_project": RequestKind("set_project", deadline="document"),
+    "set_names": RequestKind("set_names", deadline="document"),
 }
 
 # Errors that cross the boundary keep their type (by name), so the app can

@@ -1,12 +1,14 @@
 """The steps of the suggestion chain (pipeline.py), in the order the Engine chains them:
 
-    Cancel -> Heal -> Pick -> Gate -> EndOfText -> Spell -> Stop -> StopWhen -> Finish -> Propose
+    Cancel -> Heal -> Pick -> Gate -> EndOfText -> Spell -> Stop -> StopWhen -> Finish
+    -> NameCompletion -> Propose
 
 Per token, the `before` hooks run (Cancel, Heal, Pick: choose the token),
 then the `after` hooks (Gate ... Propose: what the token does). Propose
 starts the chain with the first distribution and ends each token by
 evaluating it and proposing the next; Gate and Finish shape the suggestion
-at the end.
+at the end; NameCompletion may then put a known name in place of the
+model's suggestion (names.py).
 
 The confidence gate: a suggestion is right only if the writer types every
 one of its tokens and then ends the word, so its confidence at a word
@@ -16,6 +18,10 @@ probability is taken among the tokens that can re-spell the typed text).
 The suggestion ends at the last boundary whose confidence is at least the
 threshold; generation stops as soon as the product falls below it, because
 no later boundary can pass. No passing boundary: no suggestion.
+
+An ungated request (Ctrl+Space: the writer asked) keeps the gate measuring but
+never cutting: the suggestion ends only by the stop rules, and the Engine marks
+it unsure where it goes past the last passing boundary.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import numpy as np
 from writer_app.engine import healing, shaping
 from writer_app.engine.config import EngineConfig
 from writer_app.engine.model import LlamaModel
-from writer_app.engine.ngrams import DocumentNgrams, NgramWeights
+from writer_app.engine.names import NameIndex
+from writer_app.engine.ngrams import DocumentNgrams, NgramCounts, NgramWeights
 from writer_app.engine.pipeline import Draft, Step
 from writer_app.engine.sampling import NextToken, greedy_from_logits, greedy_pick, softmax_into
 from writer_app.engine.sampling import Pick as PickFunction
@@ -81,21 +88,27 @@ class Gate(Step):
 
     `confidence` is the product of the probabilities of the tokens so far;
     `cuts` the word boundaries that passed, in order, as (offset in the
-    suggestion text, confidence there). A threshold of 0 turns it off.
+    suggestion text, confidence there). A threshold of 0 turns it off;
+    `cut=False` (an ungated request) keeps it measuring but never cutting.
+    `hid` says, at the end, whether it cut a suggestion down to nothing.
     """
 
-    def __init__(self, threshold: float, ends_word: np.ndarray):
+    def __init__(self, threshold: float, ends_word: np.ndarray, *, cut: bool = True):
         self.threshold = threshold
         self.ends_word = ends_word  # 1.0 for each token that cannot continue the word before it
+        self.cut = cut
         self.confidence = 1.0
         self.cuts: list[tuple[int, float]] = []
+        self.hid = False
+        self._given_up_on = b""  # the token the gate gave up at
 
     @property
     def on(self) -> bool:
-        return self.threshold > 0
+        """Whether the gate cuts the suggestion (the other steps ask this)."""
+        return self.threshold > 0 and self.cut
 
     def after(self, draft: Draft) -> bool:
-        if not self.on:
+        if self.threshold <= 0:
             return False
         probs, token, allowed = draft.next.probs, draft.token, draft.allowed
         p = float(probs[token])
@@ -106,15 +119,15 @@ class Gate(Step):
             confidence = self.confidence * float(np.dot(probs, self.ends_word))
             if confidence >= self.threshold:
                 self.cuts.append((at, confidence))
-            if draft.stop_at is not None and at >= draft.stop_at:
+            if self.on and draft.stop_at is not None and at >= draft.stop_at:
                 # The caller stopped listening at stop_at; this boundary decided
                 # whether the suggestion reaches past it (boundaries only lose
                 # confidence), which is all the caller needs.
                 return True
         self.confidence *= p
         # Hopeless: no later boundary can pass. (An end of text is EndOfText's to stop.)
-        if draft.piece and self.confidence < self.threshold:
-            draft.reason = "confidence"
+        if self.on and draft.piece and self.confidence < self.threshold:
+            draft.reason, self._given_up_on = "confidence", draft.piece
             return True
         return False
 
@@ -130,9 +143,22 @@ class Gate(Step):
         last = self.last_cut(len(text))
         return text[: last[0]] if last is not None else ""
 
+    def _piece_text(self) -> str:
+        return self._given_up_on.decode("utf-8", errors="ignore")
+
+    def passes(self, text: str) -> bool:
+        """Return whether the gate lets all of `text` through (always, when its threshold is 0)."""
+        if self.threshold <= 0:
+            return True
+        last = self.last_cut(len(text))
+        return not text[last[0] if last is not None else 0 :].strip()
+
     def end(self, draft: Draft) -> None:
         if self.on:
             last = self.last_cut(len(draft.text))
+            # Cut to nothing, or given up on a first word (not on a line break, which
+            # the stop rules would have ended with nothing): the gate hid a suggestion.
+            self.hid = last is None and bool((draft.text + self._piece_text()).strip())
             draft.text, draft.confidence = (
                 (draft.text[: last[0]], last[1]) if last is not None else ("", None)
             )
@@ -224,8 +250,44 @@ class Finish(Step):
         )
 
 
+class NameCompletion(Step):
+    """A known name completes the word being typed (names.NameIndex), even where the gate
+    left nothing.
+
+    The model's own suggestion stays when it already completes the same name
+    (it may say more), when the word starts a sentence and the model is sure
+    of something (there "Th" is "The" far more often than "Thomas"), and
+    whenever the name was typed in full (then only " Quenby" where the model
+    has nothing). `matched` names the full name the suggestion completed.
+    """
+
+    def __init__(self, names: NameIndex):
+        self.names = names
+        self.matched: tuple[str, ...] = ()
+
+    def end(self, draft: Draft) -> None:
+        match = self.names.match(draft.prompt.text_before)
+        if match is None:
+            return
+        model = draft.final or ""
+        said = match.typed + model
+        if (
+            model
+            and not match.surname_only
+            and said.startswith(match.word)
+            and not said[len(match.word) : len(match.word) + 1].isalnum()
+        ):
+            self.matched = (match.name,)  # the model says it already
+            return
+        if model and (match.surname_only or match.sentence_start):
+            return
+        draft.final, draft.reason, draft.confidence = match.text, "name", None
+        self.matched = (match.name,)
+
+
 class Propose(Step):
-    """The next token's distribution: the model's, blended with the document n-grams.
+    """The next token's distribution: the model's, blended with the project memory's
+    n-grams (project_memory.py), then the document's on top.
 
     Starts the chain with the distribution after the prompt; after each
     token, evaluates it and proposes the next (unless it was the last).
@@ -234,11 +296,21 @@ class Propose(Step):
     """
 
     def __init__(
-        self, model: LlamaModel, ngrams: DocumentNgrams, weights: NgramWeights, n_vocab: int
+        self,
+        model: LlamaModel,
+        ngrams: DocumentNgrams,
+        weights: NgramWeights,
+        n_vocab: int,
+        project: NgramCounts | None = None,
+        project_weights: NgramWeights | None = None,
     ):
         self.model = model
         self.ngrams = ngrams
         self.weights = weights
+        # The counts as they are now: a build finishing meanwhile does not change them here.
+        self.project = project if ngrams.enabled else None
+        self.project_weights = project_weights or weights
+        self.project_sum = 0.0  # the project memory's share of each distribution, summed
         self._copy = np.empty(n_vocab, dtype=np.float32)
         self._probs = np.empty(n_vocab, dtype=np.float32)
 
@@ -276,5 +348,11 @@ class Propose(Step):
             draft.next = NextToken(logits, materialize=materialize)
             return
         entropy = softmax_into(logits, copy, probs, entropy=True)
-        draft.lam_sum += self.weights.mix(probs, self.ngrams.counts, draft.context, entropy, own)
+        project = 0.0
+        if self.project is not None:
+            project = self.project_weights.mix(probs, self.project, draft.context, entropy)
+        document = self.weights.mix(probs, self.ngrams.counts, draft.context, entropy, own)
+        # The document's blend comes last: the project keeps what it left of its share.
+        self.project_sum += project * (1.0 - document)
+        draft.lam_sum += 1.0 - (1.0 - project) * (1.0 - document) if project else document
         draft.next = NextToken(logits, probs)

@@ -102,6 +102,9 @@ class MainStatus(QObject):
         self.latency_label = ElidedLabel()
         # The count is what a writer looks at most: never squeezed.
         self.words_label = ElidedLabel(squeeze=False)
+        # The suggestions label's hover: what it is, why nothing shows (the gate), today.
+        self._gate_note = ""
+        self._today = ""
         self.labels = (
             self.message_label,
             self.alt_label,
@@ -150,12 +153,24 @@ class MainStatus(QObject):
         time and alternatives, which belonged to the text before."""
         self.set_latency("")
         self.alt_label.setText("")
+        self.set_gate_note("")
 
     def set_today(self, line: str) -> None:
         """Put today's suggestion figures in the status bar's tooltip and in the suggestions
         label's (the bar's shows over the labels that have no tooltip of their own)."""
         self.bar.setToolTip(line)
-        self.suggestions_label.set_own_tooltip(f"{TOOLTIPS['suggestions_label']}\n{line}")
+        self._today = line
+        self._update_suggestions_tooltip()
+
+    def set_gate_note(self, note: str) -> None:
+        """Say on the suggestions label's hover why no suggestion shows (the confidence
+        gate hid it: SuggestionController.gate_note); "" takes it away."""
+        self._gate_note = note
+        self._update_suggestions_tooltip()
+
+    def _update_suggestions_tooltip(self) -> None:
+        lines = (self._gate_note, TOOLTIPS["suggestions_label"], self._today)
+        self.suggestions_label.set_own_tooltip("\n".join(line for line in lines if line))
 
     def _on_selection_changed(self) -> None:
         cursor = self.editor.textCursor()

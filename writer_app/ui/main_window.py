@@ -43,6 +43,7 @@ from writer_app.ui.settings import AppSettings, load_settings, save_settings
 from writer_app.ui.stats.dialog import StatisticsDialog
 from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
 from writer_app.ui.suggest.controller import SuggestionController
+from writer_app.ui.suggest.project_sync import ProjectSync
 from writer_app.ui.theme import apply_appearance
 from writer_app.ui.training.dock import install_training
 
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.files = DocumentFiles(self, self.editor)
         self.projects = ProjectSession(self, self.files)
         self.project_panel = ProjectPanel(self.projects, self)
+        self.project_sync = ProjectSync(self.projects, self.files, self.suggestions, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.project_panel)
         self.status = MainStatus(self.statusBar(), self.editor, self.settings.show_latency)
         self.stats = StatsRecorder(SuggestionStats.load(), self.editor, self.suggestions, self)
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
         c.model_text.connect(status.model_label.setText)
         c.latency_text.connect(status.set_latency)
         c.alt_text.connect(status.alt_label.setText)
+        c.gate_note.connect(status.set_gate_note)  # "nothing confident here yet" on hover
         c.state_changed.connect(self._on_engine_state)
 
         f = self.files

@@ -48,6 +48,9 @@ _UNDO_SEAL = "\u200b"  # inserted and removed again at the end of an accept; see
 # can be a 10 MB line that would take longer to copy than a keystroke may.
 _PROBE_CHARS = 256
 NOTICE_MS = 6_000  # how long the status bar shows a notice
+# Painted after a ghost the model is not sure of (Ctrl+Space shows one anyway); never
+# part of ghost_text, so Tab, Ctrl+Right and type-through never insert it.
+UNSURE_MARK = "\u2009?"
 QT_LAYOUT_LIMIT_PX = 2**31 // 256 - 1  # QFIXED_MAX: where QTextDocumentLayout stops
 _COMMAND_MODIFIERS = (
     Qt.KeyboardModifier.ControlModifier
@@ -87,6 +90,7 @@ class GhostEditor(QTextEdit):
         self.revision = 0  # bumped on every change to the document, formatting included
         self._ghost = ""
         self._ghost_pos = -1
+        self._unsure = False  # the ghost is shown with UNSURE_MARK
         self._internal = 0  # >0 while the editor itself edits (accepts, type-through, formats)
         # (cursor position, the letters Backspace just deleted there) until the writer
         # types again: a ghost that only offers them back is not shown (issue 27).
@@ -110,9 +114,21 @@ class GhostEditor(QTextEdit):
         """The cursor position the ghost hangs from (-1 when none)."""
         return self._ghost_pos if self._ghost else -1
 
+    @property
+    def ghost_unsure(self) -> bool:
+        """Whether the ghost showing now is marked as less sure (UNSURE_MARK after it)."""
+        return bool(self._ghost) and self._unsure
+
+    def mark_ghost_unsure(self) -> None:
+        """Mark the ghost showing now as less sure, until it is replaced or goes."""
+        if self._ghost and not self._unsure:
+            self._unsure = True
+            self.viewport().update()
+
     def show_ghost(self, text: str, position: int) -> None:
         """Show `text` as the ghost at `position`, if the cursor is still there (and the
         text is not just the letters Backspace deleted there)."""
+        self._unsure = False  # a new suggestion: as sure as the gate made it
         cursor = self.textCursor()
         if not text or position != cursor.position() or cursor.hasSelection():
             self.hide_ghost()
@@ -127,6 +143,7 @@ class GhostEditor(QTextEdit):
 
     def hide_ghost(self) -> None:
         """Remove the ghost, if any."""
+        self._unsure = False
         if self._ghost:
             self._ghost, self._ghost_pos = "", -1
             self.viewport().update()
@@ -492,7 +509,8 @@ class GhostEditor(QTextEdit):
         right = left + self.document().textWidth() - 2 * margin
         font = self.font()
         step = QFontMetricsF(font).height() * self._line_height / 100
-        layout = QTextLayout(self._ghost, font, self.viewport())
+        shown = self._ghost + (UNSURE_MARK if self._unsure else "")
+        layout = QTextLayout(shown, font, self.viewport())
         option = QTextOption()
         option.setWrapMode(QTextOption.WrapMode.WordWrap)
         layout.setTextOption(option)

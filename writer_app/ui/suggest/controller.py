@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -23,11 +24,16 @@ from writer_app.ui.editor.ghost_editor import GhostEditor
 from writer_app.ui.settings import AppSettings
 from writer_app.ui.suggest.alternatives import Alternatives
 from writer_app.ui.suggest.document_sync import DocumentSync
+from writer_app.ui.suggest.project_sync import describe_why
 from writer_app.ui.suggest.supervisor import EngineSupervisor
 
 CONTEXT_CHARS = 16_000  # enough for any context window; cut at a stable boundary (see prompt)
 WHY_FLASH_MS = 4000
 FAILED_FLASH_MS = 8000
+NOTHING_HERE = "Nothing to suggest here."  # Ctrl+Space, and the engine truly had nothing
+NOTHING_YET = "Nothing to suggest yet: write a few words first."  # Ctrl+Space on an empty page
+# The suggestions label's hover while the gate hides what the model would say.
+GATE_HID = "Nothing confident here yet: Ctrl+Space shows the model's best guess anyway."
 
 
 class SuggestionController(QObject):
@@ -44,6 +50,7 @@ class SuggestionController(QObject):
     model_text = Signal(str)  # the model and where it runs, or its state
     latency_text = Signal(str)
     alt_text = Signal(str)  # "2/3" while cycling alternatives
+    gate_note = Signal(str)  # GATE_HID after an automatic answer the gate hid, else ""
     state_changed = Signal(str)
     # Every answer to a suggestion request, and whether it was shown
     # (False: dropped as stale, empty, or suggestions were turned off meanwhile).
@@ -66,6 +73,7 @@ class SuggestionController(QObject):
         self.dropped_results = 0  # answers that arrived for a document that had changed
         self.requests_sent = 0
         self._asked: tuple[int, float] = (0, 0.0)  # the latest request: id, perf_counter()
+        self._ungated_id = 0  # the latest Ctrl+Space request's id
 
         self.engine = EngineSupervisor(settings, model_override=model_override, parent=self)
         self.worker = self.engine.worker
@@ -186,7 +194,11 @@ class SuggestionController(QObject):
         return request_id
 
     def request(self, automatic: bool = False) -> None:
-        """Ask for a suggestion at the cursor (Ctrl+Space, or after a pause)."""
+        """Ask for a suggestion at the cursor (Ctrl+Space, or after a pause).
+
+        Automatic requests pass the confidence gate; Ctrl+Space's do not (the writer
+        asked: the best guess is shown, marked as less sure), and say when there is none.
+        """
         self.debounce.stop()
         if not self.suggestions_possible():
             if not automatic:
@@ -198,8 +210,14 @@ class SuggestionController(QObject):
             return
         revision, cursor, text = self.prompt()
         if not text.strip():
+            if not automatic:
+                self.flash.emit(NOTHING_YET, WHY_FLASH_MS)
             return
-        self.ask(self.worker.suggest, revision, cursor, text)
+        if automatic:
+            self.ask(self.worker.suggest, revision, cursor, text)
+        else:
+            suggest = partial(self.worker.suggest, ungated=True)
+            self._ungated_id = self.ask(suggest, revision, cursor, text)
 
     def accept_answer(self, request_id: int, revision: int, cursor: int) -> bool:
         """The one stale check: whether an answer is for the latest request and the
@@ -214,10 +232,13 @@ class SuggestionController(QObject):
             self.dropped_results += 1
         return fresh
 
-    def _on_suggestion(self, request_id: int, revision: int, cursor: int, suggestion) -> None:
+    def _on_suggestion(
+        self, request_id: int, revision: int, cursor: int, suggestion, gate_hid: bool = False
+    ) -> None:
         if not self.accept_answer(request_id, revision, cursor):
             self.suggestion_handled.emit(suggestion, False)
             return
+        asked = request_id == self._ungated_id
         if suggestion is not None:
             self.latency_text.emit(f"{suggestion.total_ms:.0f} ms")
         show = (
@@ -227,14 +248,25 @@ class SuggestionController(QObject):
             and self.engine.ready
         )
         if show:
-            self.show_new(request_id, suggestion.text, cursor)
+            self.show_new(request_id, suggestion.text, cursor, unsure=suggestion.extra.unsure)
+            why = describe_why(suggestion.extra)  # what fed it: the notes, the chapters
+            if why:
+                self.flash.emit(why, WHY_FLASH_MS)
+        elif asked and self.suggestions_possible():
+            self.flash.emit(NOTHING_HERE, WHY_FLASH_MS)
+        self.gate_note.emit(GATE_HID if gate_hid and not (show or asked) else "")
         self.suggestion_handled.emit(suggestion, show)
 
-    def show_new(self, request_id: int | None, text: str, cursor: int) -> None:
-        """Show a new suggestion (not another alternative of the one showing)."""
+    def show_new(
+        self, request_id: int | None, text: str, cursor: int, *, unsure: bool = False
+    ) -> None:
+        """Show a new suggestion (not another alternative of the one showing); `unsure`:
+        marked as less sure (an ungated answer past the gate's cut)."""
         self.ghost_ready.emit(text, cursor)
         if self.editor.ghost_text != text:  # the editor refused it (a selection)
             return
+        if unsure:
+            self.editor.mark_ghost_unsure()
         asked_id, asked_at = self._asked
         ms = (time.perf_counter() - asked_at) * 1000 if request_id == asked_id else None
         self.suggestion_shown.emit(ms)

@@ -39,7 +39,9 @@ class EngineWorker(QObject):
     load_failed = Signal(str)  # a message for the writer
     crashed = Signal(object)  # EngineCrashed: the engine process died
     request_started = Signal(int)  # id: a request went to the engine process
-    suggestion_ready = Signal(int, int, int, object)  # id, revision, cursor, Suggestion | None
+    # id, revision, cursor, Suggestion | None, and whether the confidence gate hid one
+    # (RequestStats.gate_hid).
+    suggestion_ready = Signal(int, int, int, object, bool)
     alternatives_ready = Signal(int, int, int, object)  # id, revision, cursor, list[Suggestion]
     failed = Signal(int, str)  # id, message: the engine raised while generating
     document_lost = Signal()  # an edit did not fit the engine's copy: resend the whole text
@@ -90,12 +92,19 @@ class EngineWorker(QObject):
         if summary.get("reloaded"):
             self.loaded.emit(summary)
 
-    @Slot(int, int, int, str)
-    def suggest(self, request_id: int, revision: int, cursor: int, text: str) -> None:
-        """Generate one suggestion for `text` unless superseded; emits suggestion_ready or failed."""
-        result = self._run(request_id, "suggest", text)
+    @Slot(int, int, int, str, bool)
+    def suggest(
+        self, request_id: int, revision: int, cursor: int, text: str, ungated: bool
+    ) -> None:
+        """Generate one suggestion for `text` unless superseded (`ungated`: past the confidence
+        gate, Engine.suggest); emits suggestion_ready or failed."""
+        # Only an ungated request says so: the others keep their frames as they were.
+        options = {"ungated": True} if ungated else {}
+        result = self._run(request_id, "suggest", text, **options)
         if result is not _CANCELLED:
-            self.suggestion_ready.emit(request_id, revision, cursor, result)
+            stats = self.client.last_stats
+            hid = stats is not None and stats.gate_hid
+            self.suggestion_ready.emit(request_id, revision, cursor, result, hid)
 
     @Slot(int, int, int, str)
     def alternatives(self, request_id: int, revision: int, cursor: int, text: str) -> None:
@@ -133,12 +142,12 @@ class EngineWorker(QObject):
         except Exception:
             log.exception("stopping the engine process failed")
 
-    def _run(self, request_id: int, kind: str, text: str, quiet: bool = False):
+    def _run(self, request_id: int, kind: str, text: str, quiet: bool = False, **options):
         if not self.client.loaded or self._cancelled(request_id):
             return _CANCELLED
         self.request_started.emit(request_id)
         try:
-            return self.client.request(kind, text, cancel_id=request_id)
+            return self.client.request(kind, text, cancel_id=request_id, **options)
         except GenerationCancelled:
             return _CANCELLED
         except EngineCrashed as err:
@@ -164,7 +173,7 @@ class WorkerHandle(QObject):
 
     _load = Signal(object)
     _update_config = Signal(object)
-    _suggest = Signal(int, int, int, str)
+    _suggest = Signal(int, int, int, str, bool)
     _alternatives = Signal(int, int, int, str)
     _prefetch = Signal(int, str)
     _notify = Signal(str, object, object)
@@ -219,15 +228,18 @@ class WorkerHandle(QObject):
         """Send settings that need no reload to the loaded engine."""
         self._update_config.emit(config)
 
-    def suggest(self, revision: int, cursor: int, text: str) -> int:
-        """Request a suggestion, superseding older requests; returns the request id."""
-        if text == self._prefetch_text:
+    def suggest(self, revision: int, cursor: int, text: str, ungated: bool = False) -> int:
+        """Request a suggestion, superseding older requests; returns the request id.
+
+        `ungated`: the writer asked (Ctrl+Space); the confidence gate does not cut it.
+        """
+        if text == self._prefetch_text and not ungated:
             # The prefetch is computing exactly this: keep its id so it is not
             # cancelled; this request then finds the answer in the engine's cache.
             request_id, self._prefetch_text = self._next_id, None
         else:
             request_id = self._new_id()
-        self._suggest.emit(request_id, revision, cursor, text)
+        self._suggest.emit(request_id, revision, cursor, text, ungated)
         return request_id
 
     def alternatives(self, revision: int, cursor: int, text: str) -> int:

@@ -1,0 +1,123 @@
+"""The project memory and name completion (issue 23): the engine learns every chapter and
+the notes, a name of the notes completes after two letters, and says where it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gpt2gguf.constants import default_model_path
+from writer_app.core.project import project_names, scan_project
+from writer_app.engine import Engine, EngineConfig
+from writer_app.engine.names import NameIndex
+from writer_app.engine.project_memory import ProjectMemory, name_rows, project_paths
+
+NOTES = "# Characters\n\n## Mara Quenby\nThe smith's daughter.\n\n- **Tobin Ashe**: her friend\n"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    model = default_model_path()
+    if model is None:
+        pytest.skip("no bundled model in resources/models")
+    with Engine(EngineConfig(model_path=model)) as e:
+        yield e
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    root = tmp_path / "novel"
+    root.mkdir()
+    (root / "Chapter 1.md").write_text("The harbour was grey at dawn.\n", encoding="utf-8")
+    (root / "Chapter 2.md").write_text("Rain came over the hills.\n", encoding="utf-8")
+    (root / "notes.md").write_text(NOTES, encoding="utf-8")
+    return root
+
+
+def learn(engine: Engine, root: Path, exclude: Path | None = None) -> None:
+    """What the app (ProjectSync) and writer-bench --project send, then wait for the build."""
+    index = scan_project(root)
+    engine.set_project([str(p) for p in project_paths(index)], str(exclude) if exclude else None)
+    engine.set_names(name_rows(project_names(index)))
+    assert engine.wait_for_project(60)
+
+
+def test_a_name_only_in_the_notes_completes_after_two_letters_in_a_new_chapter(engine, project):
+    engine.set_document("")
+    engine.set_project([])
+    engine.set_names([])
+    engine.wait_for_project(60)
+    text = "The door opened and in came Ma"
+    before = engine.suggest(text)
+    assert before is None or not before.text.startswith("ra")
+
+    learn(engine, project)
+    engine.set_document(text)
+    s = engine.suggest(text)
+    assert s is not None and s.text == "ra Quenby"
+    assert s.extra.stop == "name" and s.extra.names == ("Mara Quenby",)
+
+
+def test_the_surname_follows_a_first_name_typed_in_full(engine, project):
+    learn(engine, project)
+    text = "The door opened and in came Mara"
+    engine.set_document(text)
+    s = engine.suggest(text)
+    assert s is not None and s.text == " Quenby"
+
+
+def test_the_project_memory_learns_the_chapters_but_not_the_open_one(engine, project):
+    (project / "Chapter 1.md").write_text("Zyrgalon the ferryman waved.\n" * 5, encoding="utf-8")
+    learn(engine, project)
+    everything = engine.project_memory.counts.as_dict()
+    learn(engine, project, exclude=project / "Chapter 1.md")
+    without = engine.project_memory.counts.as_dict()
+    # The open chapter's n-grams (the ferryman's name) are the document's alone.
+    learnt_from_it = {gram for gram, n in everything.items() if n >= 5} - set(without)
+    assert len(learnt_from_it) >= 5
+    assert engine.project_memory.last_report.files == 2
+
+
+def test_a_file_changed_on_disk_is_read_again_and_only_it(engine, project):
+    learn(engine, project)
+    (project / "Chapter 2.md").write_text("Rain, and more rain, came over the hills.\n")
+    learn(engine, project)
+    report = engine.project_memory.last_report
+    assert report.read == 1 and report.files == 3
+
+
+def test_a_request_during_a_build_answers_with_what_is_there(engine, project):
+    learn(engine, project)
+    index = scan_project(project)
+    engine.set_project([str(p) for p in project_paths(index)])  # no wait
+    s = engine.suggest("The door opened and in came Ma")  # never blocks on the build
+    assert s is not None
+    engine.wait_for_project(60)
+
+
+def test_the_name_met_most_recently_comes_first():
+    names = NameIndex([["Mara Quenby", "Mara", "Quenby"], ["Marek Stone", "Marek", "Stone"]])
+    assert names.match("Marek left. Then Ma").word == "Marek"
+    assert names.match("Marek left. Mara stayed. Then Ma").word == "Mara"
+    assert names.match("It rained. Then Ma").text == "ra Quenby"  # not met yet: in full
+    assert names.match("Mara Quenby stayed. Then Ma").text == "ra Quenby"  # last in full
+    assert names.match("Mara Quenby stayed. Mara sang. Then Ma").text == "ra"  # said alone
+
+
+def test_a_notes_file_of_50000_names_matches_at_once():
+    rows = [[f"Name{i:05d} Surname{i:05d}"] for i in range(50_000)]
+    names = NameIndex(rows)
+    assert names.match("and then Name4999").word.startswith("Name4999")
+    assert names.match("nothing here") is None
+
+
+def test_unreadable_and_missing_files_are_skipped_not_raised(tmp_path):
+    good = tmp_path / "a.md"
+    good.write_text("words here\n")
+    binary = tmp_path / "b.md"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    memory = ProjectMemory(lambda text: [ord(c) % 50 for c in text], 64)
+    report = memory.build([good, binary, tmp_path / "gone.md"])
+    assert report.files == 1 and len(report.skipped) == 2
+    assert memory.counts is not None and memory.counts.total == len("words here\n")

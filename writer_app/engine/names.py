@@ -1,0 +1,136 @@
+"""Name completion: after the first two letters of a known name, the rest of it.
+
+(Issue 23, "Name completion".) The names come from the story notes (the app
+sends them: each full name and its aliases, core.project.StoryName) and,
+with less priority, from the chapters (capitalised words that recur and are
+almost never written in lower case: ProjectMemory.frequent_names).
+
+`NameIndex.match(text_before)` looks at the word being typed: two letters
+or more, capitalised, the start of a known name's word. It returns the
+completion (what Tab would insert), the surname included where it fits:
+
+- "Ma" -> "ra Quenby" when the notes say "Mara Quenby" and the chapter so
+  far last wrote her in full (or never yet); "ra" alone when it last wrote
+  "Mara" alone (a writer who says "Mara" keeps saying it);
+- "Mara" typed in full -> " Quenby" (surname_only: offered only where the
+  model has nothing better, see steps.NameCompletion).
+
+Where two names share the letters typed, the one met most recently in the
+text before the cursor comes first; then the notes' order (the chapters'
+names after all the notes').
+
+Words are kept sorted, so a match is two bisections plus a look at the few
+names with that prefix: a notes file of 50,000 names costs microseconds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+MIN_PREFIX = 2  # letters typed before a name is completed
+# The word being typed: capitalised, not glued to a word before it.
+WORD_BEFORE = re.compile(r"(?<![\w'’-])([A-Z][\w'’-]*)$")
+# Just before the word: the start of a sentence (start of text or paragraph, or after .!?).
+SENTENCE_START = re.compile(r"(?:^|\n|[.!?…][\"”’')\]]*\s+)[\"“‘'(\[]*$")
+LOOK_BACK = 64  # characters that can hold the word being typed
+# Parts of a name that are never completed to on their own (titles, particles).
+NOT_WORDS = frozenset("the of and de la le von van mr mrs ms miss dr sir lady lord".split())
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A completion: `text` is what Tab inserts; `name` the full name it comes from."""
+
+    text: str
+    name: str
+    word: str  # the name's word being completed ("Mara")
+    typed: str  # the letters typed of it ("Ma")
+    sentence_start: bool  # the word starts a sentence (a common word is as likely there)
+    surname_only: bool  # the word was typed in full: only the rest of the name is offered
+
+
+class NameIndex:
+    """Known names by their words, for completion (module docstring).
+
+    `names`: each a sequence [full name, alias, ...] (the notes' order);
+    `frequent`: single-word names found in the chapters, after the notes' names.
+    """
+
+    def __init__(self, names: Iterable[Sequence[str]] = (), frequent: Iterable[str] = ()):
+        self.names: list[str] = []
+        owners: dict[str, list[int]] = {}  # word -> indexes into self.names
+        for entry in [*names, *([w] for w in frequent)]:
+            if not entry or not entry[0].strip():
+                continue
+            full = " ".join(str(entry[0]).split())
+            number = len(self.names)
+            self.names.append(full)
+            for word in {*full.split(), *entry[1:]}:
+                word = str(word).strip()
+                if len(word) >= MIN_PREFIX and word[0].isupper() and word.lower() not in NOT_WORDS:
+                    owners.setdefault(word, []).append(number)
+        self._owners = owners
+        self._words = sorted(owners)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def words(self) -> list[str]:
+        """Return every word a name is completed to, sorted."""
+        return list(self._words)
+
+    def match(self, text_before: str) -> NameMatch | None:
+        """Return the completion of the name being typed at the end of `text_before`, or None."""
+        if not self._words:
+            return None
+        tail = text_before[-LOOK_BACK:]
+        m = WORD_BEFORE.search(tail)
+        if m is None or len(m.group(1)) < MIN_PREFIX:
+            return None
+        typed = m.group(1)
+        before = text_before[: len(text_before) - len(typed)]
+        at_start = SENTENCE_START.search(before[-LOOK_BACK:]) is not None
+        lo = bisect.bisect_left(self._words, typed)
+        hi = bisect.bisect_left(self._words, typed + "\U0010ffff")
+        longer = [w for w in self._words[lo:hi] if w != typed]
+        if longer:
+            word = max(longer, key=lambda w: (_last_at(before, w), -self._owners[w][0]))
+            full = self.names[self._owners[word][0]]
+            text = word[len(typed) :] + _rest_of(full, word, before)
+            return NameMatch(text, full, word, typed, at_start, surname_only=False)
+        if typed in self._owners:
+            for number in self._owners[typed]:
+                full = self.names[number]
+                rest = _rest_of(full, typed, before)
+                if rest:
+                    return NameMatch(rest, full, typed, typed, at_start, surname_only=True)
+        return None
+
+
+def _last_at(text: str, word: str) -> int:
+    """Return where `word` was last written as a whole word in `text` (-1: never)."""
+    end = len(text)
+    while True:
+        at = text.rfind(word, 0, end)
+        if at < 0:
+            return -1
+        after = at + len(word)
+        if (at == 0 or not text[at - 1].isalnum()) and (
+            after == len(text) or not text[after].isalnum()
+        ):
+            return at
+        end = at + len(word) - 1
+
+
+def _rest_of(full: str, word: str, before: str) -> str:
+    """Return what follows `word` in the full name (" Quenby") when it fits: `word` is the
+    name's first word and the text last wrote the full name, or never wrote the word yet."""
+    if not full.startswith(word + " "):
+        return ""
+    last_word = _last_at(before, word)
+    if last_word < 0 or _last_at(before, full) >= last_word:
+        return full[len(word) :]
+    return ""

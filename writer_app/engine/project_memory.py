@@ -1,0 +1,341 @@
+"""The project memory: n-gram counts over every chapter and the notes, beside the document's.
+
+(Issue 23, "Project memory". Settings: the same switch as the document
+n-grams, "Learn names and phrases from the document"; EngineConfig.document_cache.)
+
+A name set up in chapter 1 should be known in chapter 7. The document
+n-grams (ngrams.DocumentNgrams) learn only the open chapter, edit by edit;
+this memory counts the project's OTHER files (the chapters and the notes
+the app names, the open chapter left out, since it is the document) in an
+NgramCounts of its own, and the Propose step blends both into the model:
+
+    q = mix(model, project counts, PROJECT_WEIGHTS)      first, weaker
+    p = mix(q,     document counts, NgramWeights())       last, on top
+
+Two counts rather than one with per-source weights, because:
+- the open chapter weighs most by construction: its blend comes last, so
+  its share is taken from what the project's blend left, and its weights
+  (tuned on val for one document) stay exactly as they were; with no
+  project the chain is byte for byte today's (tests/engine/test_golden.py);
+- the two change at different speeds: the document per keystroke
+  (incremental, ngrams.py), the project per saved file (a rebuild from the
+  files' tokens, kept per file so only a changed file is read and
+  tokenized again: a rebuild of counts is a few np.unique calls);
+- PROJECT_WEIGHTS make the project's evidence count less than the same
+  evidence in the open chapter (a larger gamma): a phrase of chapter 2 is a
+  weaker hint for chapter 7 than one three paragraphs up, and a big
+  project's unigram is mostly plain English, so its unigram barely moves.
+
+Built off the request path: `update(paths, exclude)` returns at once and a
+background thread (in the engine process) reads the files with
+core.text_io.read_text_file, tokenizes them and swaps in new counts in one
+assignment. A request reads `counts` once per suggestion, so one arriving
+mid-build uses the counts it finds (the previous build's, or none). The
+thread only tokenizes (llama.cpp's tokenizer reads the vocabulary, never the
+context, so the rule "one thread touches the context" holds) and counts
+with numpy; both release the GIL for their heavy parts.
+
+Speed (the goal: a 1M-word project in 2 s): llama.cpp's tokenizer, through
+llama-cpp-python, takes about 3 µs a token (6 s for 1M words); the bundled
+GPT-2 tokenizer (HF tokenizers, in Rust, on all cores) takes a tenth of
+that, so `fast_tokenizer` uses it whenever it gives the model's own tokens
+on a probe text (every GPT-2 GGUF this app runs shares GPT-2's vocabulary);
+a model with another vocabulary is counted with its own, slower tokenizer.
+Files are tokenized in blocks of paragraphs, straight into int32 arrays.
+
+Cheap extras of the same pass: `frequent_names`, capitalised words that
+recur in the chapters and are almost never written in lower case (names the
+notes forgot), for name completion (names.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gpt2gguf.constants import TOKENIZER_DIR
+from writer_app.core.project import MAX_FILE_BYTES
+from writer_app.core.text_io import TextFileError, read_text_file
+from writer_app.engine.ngrams import MAX_CONTEXT, NgramCounts, NgramWeights, split_chunks
+
+log = logging.getLogger(__name__)
+
+Tokenize = Callable[[str], Sequence[int]]
+
+# The project's evidence counts less than the open chapter's (module docstring):
+# gammas 3x the document's, and the unigram's 10x (it is mostly plain English).
+PROJECT_WEIGHTS = NgramWeights(gamma=(3000.0, 120.0, 120.0, 120.0))
+
+# A capitalised word is taken for a name when it appears at least this often in the
+# chapters, not after a sentence end, and in lower case at most this share of that.
+NAME_MIN_COUNT = 4
+NAME_MAX_LOWER_SHARE = 0.05
+MAX_FREQUENT_NAMES = 200
+# Mid-sentence only (after a lower-case word or a comma): a sentence's first word says nothing.
+_CAPITALISED = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]{2,})\b")
+_LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
+BLOCK_CHARS = 65_536  # text tokenized at once: paragraphs grouped up to about this much
+# Checks that the bundled tokenizer gives the model's tokens (names, digits, unicode, breaks).
+PROBE = "Mara Quenby said, “It's 1,204 leagues — café.”\n\n\tZyrgalon   went on...\n"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One file as last read: its stamp (mtime_ns, size), its tokens, its name counts."""
+
+    stamp: tuple[int, int]
+    tokens: np.ndarray
+    capitalised: Counter
+    lower: Counter
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What one build did: files counted, read anew, skipped (with why), tokens, seconds."""
+
+    files: int = 0
+    read: int = 0
+    skipped: tuple[tuple[str, str], ...] = ()
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+class ProjectMemory:
+    """N-gram counts of a project's files but the open one, built in a background thread.
+
+    `counts` is None until a build finished with at least one token (then
+    the Propose step skips it). `update(paths, exclude)` asks for a build;
+    the newest request wins, and a build already running finishes first.
+    """
+
+    def __init__(self, tokenize: Tokenize | None, n_vocab: int, max_context: int = MAX_CONTEXT):
+        self._tokenize = tokenize
+        self.n_vocab = n_vocab
+        self.max_context = max_context
+        self.counts: NgramCounts | None = None
+        self.frequent_names: tuple[str, ...] = ()
+        self.last_report = BuildReport()
+        self.revision = 0  # bumped by every build that changed the counts
+        self._sources: dict[Path, _Source] = {}
+        self._latest: tuple[tuple[Path, ...], Path | None] = ((), None)
+        self._wanted: tuple[tuple[Path, ...], Path | None] | None = None
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self._on_built: Callable[[], None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the files are tokenized and counted (False: the n-grams are off)."""
+        return self._tokenize is not None
+
+    @property
+    def paths(self) -> tuple[tuple[Path, ...], Path | None]:
+        """The (paths, exclude) of the latest request."""
+        return self._latest
+
+    def on_built(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback()` (in the build thread) after each build that changed the counts."""
+        self._on_built = callback
+
+    def update(self, paths: Sequence[str | os.PathLike], exclude: str | os.PathLike | None = None):
+        """Count the files at `paths` but `exclude` (the open chapter), in the background.
+
+        Returns at once. A file unchanged since the last build (same mtime and
+        size) is not read again. With the n-grams off, only the paths are kept.
+        """
+        wanted = (tuple(Path(p) for p in paths), Path(exclude) if exclude is not None else None)
+        with self._lock:
+            self._latest = wanted
+            if not self.enabled:
+                return
+            self._wanted = wanted
+            self._idle.clear()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="project-memory", daemon=True
+                )
+                self._thread.start()
+
+    def enable(self, tokenize: Tokenize | None) -> None:
+        """Count with `tokenize` from now on (None: free the counts); rebuilds the latest paths."""
+        self.wait()
+        self._tokenize = tokenize
+        self._sources = {}
+        self.counts, self.frequent_names = None, ()
+        self.revision += 1
+        if tokenize is not None and self._latest[0]:
+            self.update(*self._latest)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no build is pending or running; return False on timeout.
+
+        writer-bench and tests wait; the engine's requests never do.
+        """
+        return self._idle.wait(timeout)
+
+    @property
+    def building(self) -> bool:
+        """Whether a build is pending or running."""
+        return not self._idle.is_set()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                wanted, self._wanted = self._wanted, None
+                if wanted is None:
+                    self._idle.set()
+                    return
+            try:
+                self.build(*wanted)
+            except Exception:  # a bug must not kill the thread silently, nor the engine
+                log.exception("the project memory could not be built")
+
+    def build(self, paths: Sequence[Path], exclude: Path | None = None) -> BuildReport:
+        """Read, tokenize and count `paths` but `exclude` now, in this thread; return the report.
+
+        A file that can't be read is skipped (listed in the report), never raised.
+        """
+        t0 = time.perf_counter()
+        tokenize = self._tokenize
+        if tokenize is None:
+            return BuildReport()
+        sources: dict[Path, _Source] = {}
+        skipped, read = [], 0
+        for path in paths:
+            source, why = self._source(path, tokenize)
+            if source is None:
+                skipped.append((str(path), why))
+                continue
+            read += int(source is not self._sources.get(path))
+            sources[path] = source
+        self._sources = sources
+        used = [s for p, s in sources.items() if p != exclude]
+        counts = NgramCounts(self.n_vocab, self.max_context)
+        counts.rebuild([s.tokens for s in used])
+        self.counts = counts if counts.total else None
+        self.frequent_names = _frequent_names(used)
+        self.revision += 1
+        report = BuildReport(
+            files=len(used),
+            read=read,
+            skipped=tuple(skipped),
+            tokens=counts.total,
+            seconds=round(time.perf_counter() - t0, 3),
+        )
+        self.last_report = report
+        callback = self._on_built
+        if callback is not None:
+            callback()
+        return report
+
+    def _source(self, path: Path, tokenize: Tokenize) -> tuple[_Source | None, str]:
+        try:
+            st = path.stat()
+        except OSError as err:
+            return None, f"can't be read ({err.strerror})"
+        stamp = (st.st_mtime_ns, st.st_size)
+        known = self._sources.get(path)
+        if known is not None and known.stamp == stamp:
+            return known, ""
+        try:
+            text = read_text_file(path, max_bytes=MAX_FILE_BYTES).text
+        except TextFileError as err:
+            return None, err.reason
+        tokens = _tokenize_blocks(tokenize, text)
+        capitalised = Counter(_CAPITALISED.findall(text))
+        lower = Counter(w for w in _LOWER_WORD.findall(text) if w.capitalize() in capitalised)
+        return _Source(stamp, tokens, capitalised, lower), ""
+
+    def nbytes(self) -> int:
+        """Approximate memory of the counts and the files' tokens (bytes)."""
+        counts = self.counts.nbytes() if self.counts is not None else 0
+        return counts + sum(s.tokens.nbytes for s in self._sources.values())
+
+
+def _tokenize_blocks(tokenize: Tokenize, text: str) -> np.ndarray:
+    """Return the tokens of `text` as int32, tokenized a block of paragraphs at a time
+    (never a Python list of a whole novel's tokens: 36 bytes an int)."""
+    blocks, block, size = [], [], 0
+    for chunk in split_chunks(text):
+        block.append(chunk)
+        size += len(chunk)
+        if size >= BLOCK_CHARS:
+            blocks.append("".join(block))
+            block, size = [], 0
+    if block:
+        blocks.append("".join(block))
+    batch = getattr(tokenize, "batch", None)
+    if batch is not None:
+        parts = batch(blocks)
+    else:
+        parts = [np.asarray(tokenize(b), dtype=np.int32) for b in blocks]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+
+
+class _BundledTokenizer:
+    """The bundled GPT-2 tokenizer (HF tokenizers): `batch(texts)` encodes on all cores."""
+
+    def __init__(self, tokenizer):
+        self._tokenizer = tokenizer
+
+    def __call__(self, text: str) -> list[int]:
+        return self._tokenizer.encode(text, add_special_tokens=False).ids
+
+    def batch(self, texts: list[str]) -> list[np.ndarray]:
+        # encode_batch_fast (tokenizers >= 0.20) skips the offsets: less memory, less time.
+        encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
+        encoded = encode(texts, add_special_tokens=False)
+        return [np.asarray(e.ids, dtype=np.int32) for e in encoded]
+
+
+def fast_tokenizer(model_tokenize: Tokenize) -> Tokenize:
+    """Return the bundled GPT-2 tokenizer when it tokenizes PROBE as `model_tokenize` does,
+    else `model_tokenize` itself (a model with its own vocabulary)."""
+    path = TOKENIZER_DIR / "tokenizer.json"
+    try:
+        from tokenizers import Tokenizer
+
+        bundled = _BundledTokenizer(Tokenizer.from_file(str(path)))
+        if list(bundled(PROBE)) == list(model_tokenize(PROBE)):
+            return bundled
+    except Exception as err:  # missing or unreadable: the model's own tokenizer does
+        log.info("the bundled tokenizer is not used for the project memory: %s", err)
+    return model_tokenize
+
+
+def _frequent_names(sources: list[_Source]) -> tuple[str, ...]:
+    """Return the capitalised words of `sources` that look like names, most frequent first."""
+    capitalised: Counter = Counter()
+    lower: Counter = Counter()
+    for s in sources:
+        capitalised.update(s.capitalised)
+        lower.update(s.lower)
+    names = [
+        (n, word)
+        for word, n in capitalised.items()
+        if n >= NAME_MIN_COUNT and lower[word.lower()] <= NAME_MAX_LOWER_SHARE * n
+    ]
+    names.sort(key=lambda item: -item[0])
+    return tuple(word for _, word in names[:MAX_FREQUENT_NAMES])
+
+
+def project_paths(index) -> list[Path]:
+    """Return the files a project's memory learns from: its chapters, then its notes
+    (a core.project.ProjectIndex; the app and writer-bench both call this)."""
+    return [f.path for f in [*index.chapters, *index.notes]]
+
+
+def name_rows(names) -> list[list[str]]:
+    """Return core.project.StoryName's as Engine.set_names takes them: [full, alias, ...]."""
+    return [[name.full, *name.aliases] for name in names]
