@@ -44,7 +44,7 @@ from writer_app.engine.model import LlamaModel
 from writer_app.engine.names import NameIndex
 from writer_app.engine.ngrams import DocumentNgrams, NgramWeights
 from writer_app.engine.pipeline import Draft, Request, Step, run
-from writer_app.engine.project_memory import PROJECT_WEIGHTS, ProjectMemory, fast_tokenizer
+from writer_app.engine.project_memory import PROJECT_WEIGHTS, LazyFastTokenizer, ProjectMemory
 from writer_app.engine.prompt import ContextBudget, Prompt
 from writer_app.engine.sampling import Pick, greedy_pick, sampling_pick
 
@@ -116,7 +116,7 @@ class Engine:
         return self._live().tokenize if self.config.document_cache else None
 
     def _project_tokenizer(self):
-        return fast_tokenizer(self._live().tokenize) if self.config.document_cache else None
+        return LazyFastTokenizer(self._live().tokenize) if self.config.document_cache else None
 
     def _apply_limits(self) -> None:
         model = self._live()

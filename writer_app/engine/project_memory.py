@@ -208,6 +208,8 @@ class ProjectMemory:
         """
         t0 = time.perf_counter()
         tokenize = self._tokenize
+        if isinstance(tokenize, LazyFastTokenizer):
+            tokenize = tokenize.resolve()
         if tokenize is None:
             return BuildReport()
         sources: dict[Path, _Source] = {}
@@ -297,6 +299,24 @@ class _BundledTokenizer:
         encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
         encoded = encode(texts, add_special_tokens=False)
         return [np.asarray(e.ids, dtype=np.int32) for e in encoded]
+
+
+class LazyFastTokenizer:
+    """fast_tokenizer(model_tokenize), chosen at the first build rather than at every model
+    load: the bundled tokenizer costs about 30 MB and a file load, which a writer who never
+    opens a project should not pay."""
+
+    def __init__(self, model_tokenize: Tokenize):
+        self._model_tokenize = model_tokenize
+        self._chosen: Tokenize | None = None
+        self._lock = threading.Lock()
+
+    def resolve(self) -> Tokenize:
+        """Return the tokenizer to count with (made once, from the build thread)."""
+        with self._lock:
+            if self._chosen is None:
+                self._chosen = fast_tokenizer(self._model_tokenize)
+            return self._chosen
 
 
 def fast_tokenizer(model_tokenize: Tokenize) -> Tokenize:
