@@ -184,7 +184,9 @@ class SuggestionController(QObject):
         text = self.editor.text_before_cursor(CONTEXT_CHARS)
         return self.editor.revision, self.editor.textCursor().position(), text
 
-    def ask(self, method: Callable[[int, int, str], int], revision: int, cursor: int, text: str):
+    def ask(
+        self, method: Callable[[int, int, str], int], revision: int, cursor: int, text: str
+    ) -> int:
         """Send one request through `method` (worker.suggest or worker.alternatives) with the
         document synced first; return its id."""
         self.requests_sent += 1
