@@ -132,3 +132,20 @@ def test_find_and_replace_across_the_project_then_undo_per_chapter(make_window, 
     window.editor.undo()  # one undo: this chapter only, whole
     assert window.editor.toPlainText() == "Marathon day. Mara ran.\n"
     assert window.files.find(root / "Chapter 1.md").document.toPlainText().startswith("Maren")
+
+
+def test_the_project_count_follows_a_file_changed_on_disk(make_window, tmp_path):
+    root = tmp_path / "novel"
+    root.mkdir()
+    (root / "Chapter 1.md").write_text("Mara woke.\n", encoding="utf-8")
+    (root / "Chapter 2.md").write_text("No one here.\n", encoding="utf-8")
+    window = make_window(load_model=False)
+    assert window.projects.open_folder(root)
+    window.projects.open_file(root / "Chapter 1.md")
+    dialog = window.find_replace
+    dialog.open_for(False)
+    dialog.project_box.setChecked(True)
+    dialog.find_edit.setText("Mara")
+    assert dialog.update_count() == 1
+    (root / "Chapter 2.md").write_text("Mara came back at noon.\n", encoding="utf-8")
+    assert dialog.update_count() == 2  # the file not open is read again, not remembered

@@ -104,6 +104,7 @@ class FindReplaceDialog(QDialog):
         super().__init__(parent)
         self.editor = editor
         self.project = project  # a ProjectSession, or None: this text only
+        self._disk_texts: dict[Path, tuple[tuple[int, int], str]] = {}  # see _text_of
         self.setWindowTitle("Find and Replace")
         self.setModal(False)
         self.find_edit = QLineEdit(placeholderText="Find")
@@ -255,10 +256,22 @@ class FindReplaceDialog(QDialog):
         doc = self.project.files.find(path)
         if doc is not None:
             return doc.document.toPlainText()
+        # Files not open are read once per version (mtime, size), as the scan counts
+        # their words: the count follows every keystroke in the Find box.
         try:
-            return read_text_file(path).text
+            st = path.stat()
+        except OSError:
+            return ""
+        key = (st.st_mtime_ns, st.st_size)
+        cached = self._disk_texts.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            text = read_text_file(path).text
         except TextFileError:
-            return ""  # the panel says why it can't be opened
+            text = ""  # the panel says why it can't be opened
+        self._disk_texts[path] = (key, text)
+        return text
 
     def project_counts(self) -> dict[Path, int]:
         """Return the matches in each file of the project (the open ones as they are now)."""
