@@ -28,9 +28,10 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from isolated_app import isolated_app
 
 WORDS = (
     "the keeper climbed stairs and counted them as he went while the lamp turned above "
@@ -137,24 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    with tempfile.TemporaryDirectory(prefix="editor-bench-") as tmp:
-        folder = Path(tmp)
-        os.environ["WRITER_APP_RECOVERY_DIR"] = str(folder / "recovery")
-        os.environ["WRITER_APP_DATA_DIR"] = str(folder / "data")
+    with isolated_app("editor-bench-") as (app, folder, warnings):
         from PySide6 import __version__ as pyside_version
-        from PySide6.QtCore import QSettings
-        from PySide6.QtWidgets import QMessageBox
-
-        from writer_app.ui.app import create_application
-
-        app = create_application()
-        QSettings.setPath(
-            QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder / "settings")
-        )
-        warnings: list[str] = []  # message boxes would block: note them instead
-        for kind in ("information", "warning", "critical", "question"):
-            setattr(QMessageBox, kind, lambda _parent, _title, text, *a, **k: warnings.append(text))
 
         from writer_app.ui.main_window import MainWindow
         from writer_app.ui.settings import AppSettings

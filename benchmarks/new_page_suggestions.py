@@ -31,10 +31,10 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from isolated_app import isolated_app
 from PySide6.QtCore import QEvent, QObject, Qt, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
@@ -254,24 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pieces, source = val_words(args.corpus, args.words)
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    with tempfile.TemporaryDirectory(prefix="new-page-bench-") as tmp:
-        folder = Path(tmp)
-        # The writer's own settings, recovery files and statistics stay untouched.
-        os.environ["WRITER_APP_RECOVERY_DIR"] = str(folder / "recovery")
-        os.environ["WRITER_APP_DATA_DIR"] = str(folder / "data")
-        from PySide6.QtCore import QSettings
-        from PySide6.QtWidgets import QMessageBox
-
-        from writer_app.ui.app import create_application
-
-        app = create_application()
-        QSettings.setPath(
-            QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder / "settings")
-        )
-        warnings: list[str] = []  # message boxes would block: note them instead
-        for kind in ("information", "warning", "critical", "question"):
-            setattr(QMessageBox, kind, lambda _parent, _title, text, *a, **k: warnings.append(text))
+    # The writer's own settings, recovery files and statistics stay untouched.
+    with isolated_app("new-page-bench-") as (app, _folder, warnings):
         before = run_pass(app, pieces, False, args.model, args.confidence)
         after = run_pass(app, pieces, True, args.model, args.confidence)
     report = {
