@@ -94,3 +94,13 @@ def make_window(qtbot):
     for window in windows:
         window.editor.document().setModified(False)
         window.shutdown()
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write a project folder the way a writer keeps one: `files` maps each file's name
+    (chapters, notes.md, notes/...) to its text. Returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.ui.conftest import write_project
 from writer_app.ui.dialogs.find_replace import FindReplaceDialog
 from writer_app.ui.editor.ghost_editor import GhostEditor
 
@@ -93,12 +94,15 @@ def test_ctrl_f_and_ctrl_h_open_the_dialog_from_the_window(make_window):
 
 
 def test_find_and_replace_across_the_project_then_undo_per_chapter(make_window, tmp_path):
-    root = tmp_path / "novel"
-    root.mkdir()
-    (root / "Chapter 1.md").write_text("Mara woke. mara slept.\n", encoding="utf-8")
-    (root / "Chapter 2.md").write_text("No one here.\n", encoding="utf-8")
-    (root / "Chapter 3.md").write_text("Marathon day. Mara ran.\n", encoding="utf-8")
-    (root / "notes.md").write_text("## Mara Quenby\n", encoding="utf-8")
+    root = write_project(
+        tmp_path / "novel",
+        {
+            "Chapter 1.md": "Mara woke. mara slept.\n",
+            "Chapter 2.md": "No one here.\n",
+            "Chapter 3.md": "Marathon day. Mara ran.\n",
+            "notes.md": "## Mara Quenby\n",
+        },
+    )
     window = make_window(load_model=False)
     assert window.projects.open_folder(root)
     window.projects.open_file(root / "Chapter 1.md")
@@ -135,10 +139,9 @@ def test_find_and_replace_across_the_project_then_undo_per_chapter(make_window, 
 
 
 def test_the_project_count_follows_a_file_changed_on_disk(make_window, tmp_path):
-    root = tmp_path / "novel"
-    root.mkdir()
-    (root / "Chapter 1.md").write_text("Mara woke.\n", encoding="utf-8")
-    (root / "Chapter 2.md").write_text("No one here.\n", encoding="utf-8")
+    root = write_project(
+        tmp_path / "novel", {"Chapter 1.md": "Mara woke.\n", "Chapter 2.md": "No one here.\n"}
+    )
     window = make_window(load_model=False)
     assert window.projects.open_folder(root)
     window.projects.open_file(root / "Chapter 1.md")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.conftest import write_project
 from writer_app.ui.project import session as session_module
 
 WAIT_MS = 20_000
@@ -24,12 +25,7 @@ NOTES = "# Characters\n\n## Mara Quenby\nThe smith's daughter.\n\n- **Tobin Ashe
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    root = tmp_path / "novel"
-    root.mkdir()
-    for name, text in CHAPTERS.items():
-        (root / name).write_text(text, encoding="utf-8")
-    (root / "notes.md").write_text(NOTES, encoding="utf-8")
-    return root
+    return write_project(tmp_path / "novel", {**CHAPTERS, "notes.md": NOTES})
 
 
 def ghost_after_typing(qtbot, window, keys: str) -> str:

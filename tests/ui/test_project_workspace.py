@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from tests.conftest import needs_en_us_dictionary
+from tests.ui.conftest import write_project
 from writer_app.ui.editor import disk_conflict
 from writer_app.ui.project import session as session_module
 from writer_app.ui.settings import load_settings
@@ -25,12 +26,7 @@ NOTES = "# Characters\n\n## Mara Quenby\nThe smith's daughter.\n\n- **Tobin Ashe
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A project folder of three chapters and a notes file."""
-    root = tmp_path / "novel"
-    root.mkdir()
-    for name, text in CHAPTERS.items():
-        (root / name).write_text(text, encoding="utf-8")
-    (root / "notes.md").write_text(NOTES, encoding="utf-8")
-    return root
+    return write_project(tmp_path / "novel", {**CHAPTERS, "notes.md": NOTES})
 
 
 @pytest.fixture
