@@ -68,6 +68,7 @@ class Engine:
         self.project_weights = PROJECT_WEIGHTS
         self._project: ProjectMemory | None = None  # made by _reload, as the document's
         self._names: list[list[str]] = []  # the notes' names: [full, alias, ...] each
+        self._names_revision = 0  # bumped by set_names: the name index follows it
         self._name_index = (None, None)  # (key it was built for, NameIndex)
         self._memo_project = -1  # the project memory's revision the memo's suggestions saw
         # Figures of the latest request, also when it returned None (writer-bench);
@@ -227,6 +228,7 @@ class Engine:
     def set_names(self, names: list) -> None:
         """Take the notes' names for completion: each a list [full name, alias, ...]."""
         self._names = [[str(part) for part in entry] for entry in names if entry]
+        self._names_revision += 1
 
     def wait_for_project(self, timeout: float | None = None) -> bool:
         """Block until the project memory is built (writer-bench, tests); False on timeout."""
@@ -240,7 +242,8 @@ class Engine:
     def name_index(self) -> NameIndex:
         """Return the names completed: the notes', then the chapters' frequent ones."""
         frequent = self._project.frequent_names
-        key = (id(self._names), frequent)
+        # Not id(self._names): a list freed by one set_names can give its id to a later one.
+        key = (self._names_revision, frequent)
         if self._name_index[0] != key:
             self._name_index = (key, NameIndex(self._names, frequent))
         return self._name_index[1]
