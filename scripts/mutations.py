@@ -77,7 +77,9 @@ MUTATIONS: tuple[Mutation, ...] = (
         "writer_app/ui/editor/ghost_editor.py",
         "if not text or position != cursor.position() or cursor.hasSelection():",
         "if not text or cursor.hasSelection():",
-        ("tests/ui/test_keystrokes.py::test_a_ghost_made_for_another_cursor_position_is_not_shown",),
+        (
+            "tests/ui/test_keystrokes.py::test_a_ghost_made_for_another_cursor_position_is_not_shown",
+        ),
     ),
     Mutation(
         "AMX hosts keep llama.cpp's extra buffer types (SIGILL)",
