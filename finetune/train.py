@@ -282,7 +282,8 @@ def _log_step(run: RunState, loss, lr: float, planner, pace, metrics, bar, ckpt)
         total_steps=planner.total_steps,
     )
     metrics.log(row)
-    bar.update(run.step, planner.total_steps, loss_value, tok_s, mfu, run.elapsed, remaining)
+    # The ETA as the row keeps it (rounded to 0.1 s): the bar and metrics.jsonl say the same.
+    bar.update(run.step, planner.total_steps, loss_value, tok_s, mfu, run.elapsed, row.remaining_s)
 
 
 class _StopSignal:
