@@ -39,7 +39,8 @@ from gpt2gguf.validate import GGUFInfo, validate_gguf
 
 MAX_PIECE_BYTES = 256  # longer than any GPT-2 token's text
 GGML_TYPE_F32 = 0  # ggml_type: an F32 KV cache lets an F32 GGUF match PyTorch to 1e-4
-# ggml_backend_dev_type: which device kinds count as "offloading".
+# ggml_backend_dev_type: the CPU device, and which device kinds count as "offloading".
+GGML_DEVICE_TYPE_CPU = 0
 GGML_DEVICE_TYPE_GPU = {1: "GPU", 2: "IGPU"}
 
 log = logging.getLogger(__name__)
@@ -104,20 +105,60 @@ def load_cpu_variants() -> list[str]:
     return variants
 
 
+class _DlInfo(ctypes.Structure):
+    """dladdr()'s answer: the file a code address belongs to."""
+
+    _fields_ = [
+        ("dli_fname", ctypes.c_char_p),
+        ("dli_fbase", ctypes.c_void_p),
+        ("dli_sname", ctypes.c_char_p),
+        ("dli_saddr", ctypes.c_void_p),
+    ]
+
+
+def cpu_backend_file() -> str:
+    """Return the file of the CPU backend llama.cpp computes with in this process: a
+    portable build's libggml-cpu-<variant>.so, or a native build's libggml-cpu.so.0.
+
+    Asked of llama.cpp itself, not guessed from what is mapped: ggml opens every
+    variant to score it, and one it closes may stay mapped. The CPU device's
+    backend hands out a function of its own (ggml_backend_get_features), and
+    dladdr names the file that function lives in. Returns "" where that fails.
+    """
+    _llama_cpp()
+    try:
+        libggml = ctypes.CDLL("libggml.so.0" if sys.platform.startswith("linux") else "libggml")
+        libc = ctypes.CDLL(None)
+        libggml.ggml_backend_dev_by_type.argtypes = [ctypes.c_int]
+        libggml.ggml_backend_dev_by_type.restype = ctypes.c_void_p
+        libggml.ggml_backend_dev_backend_reg.argtypes = [ctypes.c_void_p]
+        libggml.ggml_backend_dev_backend_reg.restype = ctypes.c_void_p
+        libggml.ggml_backend_reg_get_proc_address.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        libggml.ggml_backend_reg_get_proc_address.restype = ctypes.c_void_p
+        libc.dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    except (OSError, AttributeError):
+        return ""
+    device = libggml.ggml_backend_dev_by_type(GGML_DEVICE_TYPE_CPU)
+    if not device:
+        return ""
+    reg = libggml.ggml_backend_dev_backend_reg(device)
+    function = libggml.ggml_backend_reg_get_proc_address(reg, b"ggml_backend_get_features")
+    info = _DlInfo()
+    if not function or not libc.dladdr(function, ctypes.byref(info)) or not info.dli_fname:
+        return ""
+    return info.dli_fname.decode("utf-8", "replace")
+
+
 def cpu_variant() -> str:
     """Return which of llama.cpp's CPU builds this process runs: a variant of the portable
-    build ("haswell", "sse42"...), or "native build" (plus the instruction sets llama.cpp
-    reports it uses, e.g. "native build: AVX2 FMA AVX512")."""
+    build ("haswell", "sse42"...), or "native build" (a build for the machine it was
+    compiled on), then the instruction sets llama.cpp reports it uses, e.g.
+    "haswell: SSE3 AVX AVX2 FMA" or "native build: AVX2 FMA AVX512"."""
     llama_cpp = _llama_cpp()
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            mapped = f.read()
-    except OSError:
-        mapped = ""
-    found = {m.group(1) for m in re.finditer(r"libggml-cpu-([A-Za-z0-9_]+)\.so", mapped)}
+    found = CPU_VARIANT_FILE.search(Path(cpu_backend_file()).name)
+    where = found.group(1) if found else "native build"
     info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
     features = [name for name, on in re.findall(r"(\w+) = (\d)", info) if on == "1"]
-    where = ", ".join(sorted(found)) if found else "native build"
     return f"{where}: {' '.join(features)}" if features else where
 
 

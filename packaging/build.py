@@ -1,6 +1,7 @@
 """Build the desktop bundle of Writer for Linux: one folder, a .tar.xz and a .deb.
 
     .venv/bin/python packaging/build.py [--out build/packaging] [--no-deb] [--no-tar] [--quick]
+                                        [--cpu-variants x64,sse42,sandybridge]
 
 Steps: PyInstaller (packaging/linux/writer-app.spec) makes the one-folder
 bundle `dist/writer/` (the app, its engine process, llama.cpp, the bundled
@@ -11,6 +12,12 @@ install-desktop-entry.sh) and `writer-app_<version>_amd64.deb` (made offline
 with dpkg-deb: the bundle in /opt/writer, /usr/bin/writer-app, the desktop
 entry, icons and AppStream metainfo in /usr/share). desktop-file-validate
 and appstreamcli validate --no-net check the desktop files when installed.
+
+A portable llama.cpp build (packaging/portable_llama.sh) brings one
+libggml-cpu-<variant>.so per instruction level; the bundle holds them all, and
+--cpu-variants keeps only those named (an old CPU, simulated: the app then
+picks the best of those). On a native build there are none, and the option
+only warns.
 
 Prints one JSON object: the paths, sizes (bytes) and the seconds each step took.
 Needs PyInstaller (pip install -e '.[bundle]'); the .deb needs dpkg-deb.
@@ -28,12 +35,14 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LINUX = ROOT / "packaging" / "linux"
 APP_ID = "io.github.writerapp.Writer"
 SPEC = LINUX / "writer-app.spec"
+CPU_VARIANT = re.compile(r"^libggml-cpu-([A-Za-z0-9_]+)\.so$")  # as gpt2gguf.llama finds them
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 DEB_DEPENDS = (  # what Qt's xcb platform needs from the system (the bundle holds the rest)
     "libc6 (>= 2.31), libgl1, libegl1, libfontconfig1, libxkbcommon0, libxkbcommon-x11-0, "
@@ -87,6 +96,36 @@ def pyinstaller(out: Path) -> Path:
     (lib / "libggml.so").unlink(missing_ok=True)
     (lib / "libggml.so").symlink_to("libggml.so.0")
     return bundle
+
+
+def cpu_variant_files(lib: Path) -> dict[str, Path]:
+    """Return the portable build's CPU variants in `lib` by name ({} for a native build)."""
+    return {m.group(1): p for p in lib.iterdir() if (m := CPU_VARIANT.match(p.name))}
+
+
+def keep_cpu_variants(lib: Path, wanted: Sequence[str]) -> list[str]:
+    """Delete the portable build's CPU variants in `lib` (the bundle's llama_cpp/lib) that
+    are not `wanted`; return the variants left, sorted. A native build has none: then
+    nothing is deleted, a warning is printed and [] returned. Raises BuildError for a
+    wanted variant the build lacks (nothing is deleted then)."""
+    present = cpu_variant_files(lib)
+    if not present:
+        print(
+            "warning: --cpu-variants ignored: this llama.cpp is a native build with no CPU "
+            "variants (build the portable one: bash packaging/portable_llama.sh)",
+            file=sys.stderr,
+        )
+        return []
+    missing = sorted(set(wanted) - set(present))
+    if missing:
+        raise BuildError(
+            f"--cpu-variants: this build has no {', '.join(missing)} "
+            f"(it has {', '.join(sorted(present))})"
+        )
+    for name, path in present.items():
+        if name not in wanted:
+            path.unlink()
+    return sorted(set(wanted))
 
 
 def render_icons(svg: Path, share: Path) -> None:
@@ -203,11 +242,20 @@ def folder_bytes(folder: Path) -> int:
     return sum(f.lstat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def build(out: Path, *, tar: bool = True, deb: bool = True, quick: bool = False) -> dict:
-    """Build everything into `out`; return the summary (paths, sizes, seconds).
+def build(
+    out: Path,
+    *,
+    tar: bool = True,
+    deb: bool = True,
+    quick: bool = False,
+    cpu_variants: Sequence[str] | None = None,
+) -> dict:
+    """Build everything into `out`; return the summary (paths, sizes, seconds, and the CPU
+    variants bundled: [] for a native build).
 
     `quick` (the tests): no .tar.xz and an uncompressed .deb, the same files in
     seconds instead of minutes (xz took 5 to 7 minutes each on 2 busy cores).
+    `cpu_variants`: keep only these of a portable build's CPU variants.
     """
     tar = tar and not quick
     out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +263,12 @@ def build(out: Path, *, tar: bool = True, deb: bool = True, quick: bool = False)
     t = time.perf_counter()
     bundle = pyinstaller(out)
     seconds["pyinstaller"] = time.perf_counter() - t
+    lib = bundle / "_internal" / "llama_cpp" / "lib"
+    summary["cpu_variants"] = (
+        sorted(cpu_variant_files(lib))
+        if cpu_variants is None
+        else keep_cpu_variants(lib, cpu_variants)
+    )
     share = out / "share"
     shutil.rmtree(share, ignore_errors=True)
     desktop_files(share)
@@ -244,10 +298,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="tests: no .tar.xz, an uncompressed .deb"
     )
+    parser.add_argument(
+        "--cpu-variants",
+        type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+        metavar="A,B,...",
+        help="keep only these CPU variants of a portable llama.cpp build (e.g. "
+        "x64,sse42,sandybridge: an old CPU, simulated); a native build only warns",
+    )
     args = parser.parse_args(argv)
     try:
         summary = build(
-            args.out.resolve(), tar=not args.no_tar, deb=not args.no_deb, quick=args.quick
+            args.out.resolve(),
+            tar=not args.no_tar,
+            deb=not args.no_deb,
+            quick=args.quick,
+            cpu_variants=args.cpu_variants,
         )
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)

@@ -1,11 +1,12 @@
 """The spell checker: the dictionary, the project's names, the writer's own words."""
 
 import stat
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import needs_en_us_dictionary
-from writer_app.core.spelling import SpellChecker
+from writer_app.core.spelling import SpellChecker, self_check
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +50,18 @@ def test_a_missing_dictionary_flags_nothing_and_says_what_to_install(tmp_path):
     assert not checker.available
     assert "xx_NOPE" in checker.problem and "install" in checker.problem
     assert checker.misspelled("Teh aloen") == []
+
+
+def test_self_check_flags_the_misspelling_and_names_the_enchant_that_answered():
+    passed, report = self_check()
+    assert passed, report
+    assert report["spelling"] == "en_US (system)"  # not a bundle
+    assert "libenchant" in Path(report["library"]).name and Path(report["library"]).is_file()
+    assert Path(report["provider"].split(" ", 1)[1]).is_file()
+    assert "'necessary' right, 'neccessary' flagged" in report["check"]
+
+
+def test_self_check_without_the_dictionary_fails_and_says_why():
+    passed, report = self_check("xx_NOPE")
+    assert not passed
+    assert report["spelling"].startswith("off (No xx_NOPE spelling dictionary")

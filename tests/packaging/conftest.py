@@ -60,22 +60,25 @@ def bundle(tmp_path_factory) -> Bundle:
     return Bundle(out / "dist" / "writer", out / "share", debs[-1])
 
 
-def clean_command(home: Path, *cmd, display: bool = False) -> list[str]:
-    """Return `cmd` run with nothing of this environment: env -i, HOME, PATH=/usr/bin:/bin,
-    under xvfb-run when `display`."""
+def clean_command(
+    home: Path, *cmd, display: bool = False, env: dict[str, str] | None = None
+) -> list[str]:
+    """Return `cmd` run with nothing of this environment: env -i, HOME, PATH=/usr/bin:/bin
+    and `env`, under xvfb-run when `display`."""
     xvfb = ["xvfb-run", "-a"] if display else []
-    return ["env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin", *xvfb, *map(str, cmd)]
+    extra = [f"{key}={value}" for key, value in (env or {}).items()]
+    return ["env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin", *extra, *xvfb, *map(str, cmd)]
 
 
 @pytest.fixture
 def run_clean(tmp_path):
-    """Return run(exe, *args, home=None, display=False): a CompletedProcess (text)."""
+    """Return run(exe, *args, home=None, display=False, env=None): a CompletedProcess (text)."""
 
-    def run(exe, *args, home: Path | None = None, display: bool = False):
+    def run(exe, *args, home: Path | None = None, display: bool = False, env=None):
         home = home or tmp_path / "home"
         home.mkdir(parents=True, exist_ok=True)
         return subprocess.run(
-            clean_command(home, exe, *args, display=display),
+            clean_command(home, exe, *args, display=display, env=env),
             capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
         )  # fmt: skip
 

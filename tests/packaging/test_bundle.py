@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.packaging.conftest import RUN_TIMEOUT_S, clean_command
+from tests.packaging.conftest import REUSE_ENV, RUN_TIMEOUT_S, clean_command
 from writer_app.ui.app import GUI_TEST_TEXT
 
 RESULT_WAIT_S = 240  # the longest a window test may take to report (model load + a ghost)
@@ -34,6 +34,11 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
+def bundled_cpu_variants(bundle) -> list[str]:
+    lib = bundle.folder / "_internal" / "llama_cpp" / "lib"
+    return sorted(p.name[len("libggml-cpu-") : -3] for p in lib.glob("libggml-cpu-*.so"))
+
+
 def test_self_test_in_a_clean_environment_prints_a_suggestion(bundle, run_clean):
     before = snapshot(bundle.folder)
     proc = run_clean(bundle.exe, "--self-test")
@@ -41,11 +46,57 @@ def test_self_test_in_a_clean_environment_prints_a_suggestion(bundle, run_clean)
     assert "self-test passed" in proc.stdout
     assert report_field(proc.stdout, "suggestion").strip("'\" ")
     assert report_field(proc.stdout, "backend").startswith("CPU")
-    assert report_field(proc.stdout, "cpu variant")
+    # The variant the engine process picked: one the bundle holds, or the native build.
+    picked = report_field(proc.stdout, "cpu variant").split(":")[0]
+    assert picked in bundled_cpu_variants(bundle) or (
+        picked == "native build" and not bundled_cpu_variants(bundle)
+    ), picked
+    assert report_field(proc.stdout, "spelling") == "en_US (bundled)"
     assert "model load" in report_field(proc.stdout, "timings")
     assert str(bundle.folder) in report_field(proc.stdout, "model")  # the bundled one
     # A bundle in a read-only place (/opt) must not need to write into itself.
     assert snapshot(bundle.folder) == before
+
+
+def test_bundle_holds_every_cpu_variant_of_the_installed_llama_cpp(bundle):
+    # A portable build (packaging/portable_llama.sh) has one per instruction level;
+    # a native build none. Unless the build was told --cpu-variants, all go in.
+    if os.environ.get(REUSE_ENV):
+        pytest.skip("a reused bundle may have been built with --cpu-variants")
+    import llama_cpp
+
+    venv_lib = Path(llama_cpp.__file__).parent / "lib"
+    installed = sorted(p.name[len("libggml-cpu-") : -3] for p in venv_lib.glob("libggml-cpu-*.so"))
+    assert bundled_cpu_variants(bundle) == installed
+
+
+def test_spelling_in_a_clean_environment_uses_the_bundles_enchant(bundle, run_clean, tmp_path):
+    # XDG_DATA_DIRS an empty folder: the host's dictionaries are out of the provider's reach.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    before = snapshot(bundle.folder)
+    proc = run_clean(bundle.exe, "--self-test-spelling", env={"XDG_DATA_DIRS": str(empty)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report_field(proc.stdout, "spelling") == "en_US (bundled)"
+    internal = bundle.folder / "_internal"
+    assert report_field(proc.stdout, "library") == str(internal / "enchant" / "libenchant-2.so.2")
+    provider = internal / "enchant" / "enchant-2" / "enchant_hunspell.so"
+    assert report_field(proc.stdout, "provider") == f"hunspell {provider}"
+    assert report_field(proc.stdout, "hunspell").startswith(str(internal))
+    assert "'necessary' right, 'neccessary' flagged" in report_field(proc.stdout, "check")
+    assert snapshot(bundle.folder) == before
+
+
+def test_the_bundles_dictionary_answers_before_the_hosts(bundle, run_clean, tmp_path):
+    # A copy whose en_US.dic lacks "necessary": if the host's dictionary (reachable
+    # here, XDG_DATA_DIRS unset) answered, "necessary" would pass.
+    copy = bundle_copy(bundle, tmp_path)
+    dic = copy / "_internal" / "enchant" / "share" / "hunspell" / "en_US.dic"
+    dic.unlink()  # a new file, never a write through the hard link
+    dic.write_text("2\nhello\nworld\n", encoding="utf-8")
+    proc = run_clean(copy / "writer-app", "--self-test-spelling")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "'necessary' flagged" in report_field(proc.stdout, "check")
 
 
 def test_bundle_holds_no_training_packages(bundle):

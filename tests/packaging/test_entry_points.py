@@ -5,6 +5,7 @@ and --self-test with its bug report."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +60,10 @@ def test_self_test_passes_with_the_bundled_model():
     out = io.StringIO()
     assert self_test(out=out) == 0, out.getvalue()
     report = out.getvalue()
-    assert "suggestion:" in report and "cpu variant:" in report and "timings:" in report
+    assert "suggestion:" in report and "timings:" in report
+    # The engine process's answer, the same as this process's: same libraries, same CPU.
+    assert re.search(rf"^cpu variant: +{re.escape(cpu_variant())}$", report, re.M), report
+    assert re.search(r"^spelling: +en_US \(system\)$", report, re.M), report  # not a bundle
 
 
 def test_self_test_with_a_corrupt_model_prints_a_report_for_a_bug_report(tmp_path):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 
 from gpt2gguf.constants import default_model_path
+from gpt2gguf.llama import cpu_variant, load_cpu_variants
 from gpt2gguf.validate import validate_gguf
 from writer_app.core.paths import DATA_DIR_ENV
+from writer_app.engine.client import EngineClient
+from writer_app.engine.config import EngineConfig
 from writer_app.training.library import ModelCard, models_dir, write_card
-from writer_app.ui.dialogs.info import ModelInfoDialog, model_facts
+from writer_app.ui.dialogs.info import ModelInfoDialog, describe_cpu_variant, model_facts
 
 
 def open_dialog(qtbot, path) -> ModelInfoDialog:
@@ -72,3 +75,52 @@ def test_a_model_without_a_card_says_so_rather_than_guessing(qtbot, trained_gguf
     facts = model_facts(validate_gguf(trained_gguf))
     assert facts.trained_on.startswith("Not known")
     assert facts.quality_lines() == ["Not measured: the model card gives no figures."]
+
+
+@pytest.mark.skipif(default_model_path() is None, reason="no bundled model")
+def test_the_dialog_names_the_cpu_build_the_engine_process_picked(qtbot):
+    client = EngineClient()
+    try:
+        summary = client.load(EngineConfig(model_path=default_model_path()))
+    finally:
+        client.dispose()
+    # The engine process's answer; the same as this process's (same libraries, same CPU).
+    assert summary["cpu_variant"] == cpu_variant()
+    dialog = ModelInfoDialog(summary["info"], cpu_variant=summary["cpu_variant"])
+    qtbot.addWidget(dialog)
+    runs_on = dialog.labels["Runs on"].text()
+    if load_cpu_variants():  # a portable build: one of its variants
+        picked = summary["cpu_variant"].split(":")[0]
+        assert f"llama.cpp's portable build, its {picked} variant" in runs_on
+    else:
+        assert runs_on.startswith("llama.cpp's native build for this machine (")
+    assert "Runs on: llama.cpp's" in dialog.text()
+
+
+def test_a_portable_builds_variant_is_named_with_what_it_uses():
+    text = describe_cpu_variant("sandybridge: SSE3 AVX")
+    assert text == (
+        "llama.cpp's portable build, its sandybridge variant, the best of those bundled "
+        "for this processor (SSE3 AVX)"
+    )
+    assert describe_cpu_variant("native build") == "llama.cpp's native build for this machine"
+
+
+def test_without_the_engines_answer_the_dialog_has_no_runs_on_row(qtbot, trained_gguf):
+    dialog = open_dialog(qtbot, trained_gguf)
+    assert "Runs on" not in dialog.labels
+
+
+def test_about_the_model_in_the_window_names_the_engines_cpu_variant(
+    make_window, trained_gguf, qtbot, monkeypatch
+):
+    """The variant comes from the engine process (the app process loads no llama.cpp):
+    Model → About the Model shows it in its "Runs on" row."""
+    shown = []
+    monkeypatch.setattr(ModelInfoDialog, "exec", lambda self: shown.append(self) or 0)
+    window = make_window(model=trained_gguf)
+    assert window.suggestions.cpu_variant == cpu_variant()
+    window.show_model_info()
+    (dialog,) = shown
+    qtbot.addWidget(dialog)
+    assert dialog.labels["Runs on"].text() == describe_cpu_variant(cpu_variant())

@@ -10,11 +10,21 @@ words. Qt-free; the editor's underlines live in ui/editor/spelling.py.
 
 Without the enchant library or the language's dictionary, `available` is
 False and `problem` says what to install; nothing is ever flagged then.
+
+The desktop bundle carries its own enchant, hunspell provider and en_US
+dictionary (packaging/enchant_files.py), since bundled editors have shipped
+with a dead spell checker (Manuskript#122, novelWriter#2631). Debian's
+libenchant loads providers only from the folder compiled into it, so the
+bundle's copy has that path rewritten to the relative "enchant-2", and
+enchant is first imported (its broker made, the providers loaded) from
+inside the bundle's enchant folder; see _import_enchant.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +38,14 @@ PERSONAL_FILE = "dictionary.txt"
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 MEMO_LIMIT = 200_000  # words remembered before the memo starts again
 MAX_ACRONYM = 6  # all-capital words up to this long (NASA, HMS) are taken as they are
+# The bundle's enchant, under sys._MEIPASS: the library, its providers' folder (the
+# relative path written into the library) and the data folder holding hunspell/.
+BUNDLE_ENCHANT = "enchant"
+BUNDLE_LIBRARY = "libenchant-2.so.2"
+BUNDLE_PROVIDERS = "enchant-2"
+BUNDLE_DATA = "share"
+XDG_DATA_DEFAULT = "/usr/local/share:/usr/share"  # what an unset XDG_DATA_DIRS means
+SELF_CHECK_WORDS = ("necessary", "neccessary")  # spelled right, misspelled
 
 
 class SpellChecker:
@@ -39,8 +57,7 @@ class SpellChecker:
         self.problem: str | None = None
         self._dict = None
         try:
-            import enchant
-
+            enchant = _import_enchant()
             try:
                 self._dict = enchant.Dict(language)
             except enchant.errors.DictNotFoundError:
@@ -123,11 +140,93 @@ class SpellChecker:
 def languages() -> list[str]:
     """Return the dictionaries enchant has on this machine (empty without enchant)."""
     try:
-        import enchant
-
-        return sorted(enchant.list_languages())
+        return sorted(_import_enchant().list_languages())
     except (ImportError, OSError):
         return []
+
+
+def bundled_enchant() -> Path | None:
+    """Return the desktop bundle's enchant folder, or None outside a bundle (or without one)."""
+    root = getattr(sys, "_MEIPASS", None)
+    folder = Path(root) / BUNDLE_ENCHANT if getattr(sys, "frozen", False) and root else None
+    return folder if folder is not None and (folder / BUNDLE_LIBRARY).is_file() else None
+
+
+def _import_enchant():
+    """Import pyenchant; in the desktop bundle, with the bundle's own enchant.
+
+    There: pyenchant is pointed at the bundle's library (PYENCHANT_LIBRARY_PATH),
+    the bundle's data folder goes first in XDG_DATA_DIRS, where enchant's hunspell
+    provider looks for <dir>/hunspell/en_US.dic before the host's /usr/share/hunspell,
+    and the import, which makes enchant's broker and loads its providers from
+    the relative folder "enchant-2", runs with the bundle's enchant folder as the
+    working folder (then the writer's again). Raises ImportError or OSError as
+    `import enchant` does.
+    """
+    if "enchant" in sys.modules:
+        return sys.modules["enchant"]
+    folder = bundled_enchant()
+    if folder is None:
+        import enchant
+
+        return enchant
+    os.environ["PYENCHANT_LIBRARY_PATH"] = str(folder / BUNDLE_LIBRARY)
+    data = os.environ.get("XDG_DATA_DIRS") or XDG_DATA_DEFAULT
+    os.environ["XDG_DATA_DIRS"] = os.pathsep.join([str(folder / BUNDLE_DATA), data])
+    here = os.open(".", os.O_RDONLY)  # by descriptor: the writer's folder may be gone
+    try:
+        os.chdir(folder)
+        import enchant
+    finally:
+        os.fchdir(here)
+        os.close(here)
+    return enchant
+
+
+def loaded_library(fragment: str) -> str:
+    """Return the path of the first file mapped into this process whose name holds
+    `fragment` (Linux: which copy of a library the dynamic linker really loaded), or ""."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                path = line.split(maxsplit=5)[-1].strip()
+                if fragment in Path(path).name:
+                    return path
+    except OSError:
+        pass
+    return ""
+
+
+def self_check(language: str = DEFAULT_LANGUAGE) -> tuple[bool, dict[str, str]]:
+    """Check one right and one misspelled word with a checker of `language` and no
+    personal words; return whether both were judged right, and a report: spelling
+    (the language, "bundled" when the enchant library and the provider that answered
+    are the bundle's, else "system"), library (the enchant library loaded), provider
+    (the enchant module that answered), hunspell (the libhunspell loaded, if any) and
+    check (what was said)."""
+    checker = SpellChecker(language, personal_path=Path(os.devnull))
+    if not checker.available:
+        return False, {"spelling": f"off ({checker.problem})"}
+    right, wrong = SELF_CHECK_WORDS
+    flagged = [w for w in SELF_CHECK_WORDS if not checker.check(w)]
+    provider = checker._dict.provider
+    folder = bundled_enchant()
+    # The bundle's providers load from a relative folder: enchant names them so.
+    provider_file = Path(folder or "", provider.file)
+    library = loaded_library("libenchant")
+    inside = folder is not None and all(
+        Path(p).resolve().is_relative_to(folder.resolve()) for p in (library, provider_file)
+    )
+    report = {
+        "spelling": f"{language} ({'bundled' if inside else 'system'})",
+        "library": library or "unknown",
+        "provider": f"{provider.name} {provider_file}",
+        "hunspell": loaded_library("libhunspell") or "not loaded",
+        "check": f"{right!r} {'flagged' if right in flagged else 'right'}, "
+        f"{wrong!r} {'flagged' if wrong in flagged else 'right'} "
+        f"(suggested: {', '.join(checker.suggest(wrong, 3)) or 'nothing'})",
+    }
+    return flagged == [wrong], report
 
 
 def _read_words(path: Path) -> set[str]:
@@ -140,4 +239,12 @@ def _read_words(path: Path) -> set[str]:
     return {line.strip().casefold() for line in text.splitlines() if line.strip()}
 
 
-__all__ = ["SpellChecker", "languages", "WORD", "DEFAULT_LANGUAGE"]
+__all__ = [
+    "SpellChecker",
+    "languages",
+    "self_check",
+    "bundled_enchant",
+    "loaded_library",
+    "WORD",
+    "DEFAULT_LANGUAGE",
+]

@@ -189,7 +189,7 @@ class EngineClient:
 
     def load(self, config: EngineConfig) -> dict:
         """Load the model of `config` (starting a child if none runs); return the summary:
-        model_name, backend, info, n_ctx, n_threads, n_gpu_layers, use_extra_bufts.
+        model_name, backend, info, n_ctx, n_threads, n_gpu_layers, use_extra_bufts, cpu_variant.
 
         Raises ModelFileError / ModelLoadError like Engine(), EngineCrashed if the child dies.
         """

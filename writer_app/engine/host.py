@@ -21,7 +21,7 @@ import sys
 import time
 
 from gpt2gguf.cpu import default_use_extra_bufts, physical_cores
-from gpt2gguf.llama import default_gpu_layers, llama_cpp_version
+from gpt2gguf.llama import cpu_variant, default_gpu_layers, llama_cpp_version
 from writer_app.engine.config import EngineConfig, needs_reload
 from writer_app.engine.engine import Engine
 from writer_app.engine.errors import EngineError, GenerationCancelled
@@ -172,6 +172,9 @@ class Host:
         return {
             "model_name": engine.model_name,
             "backend": engine.backend,
+            # Which CPU build of llama.cpp this process picked (the portable build
+            # picks at run time): only this process can say (About the Model, --self-test).
+            "cpu_variant": cpu_variant(),
             "info": engine.info,
             "n_ctx": engine.n_ctx,
             "n_threads": engine.n_threads,

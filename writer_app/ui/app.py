@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the model, ask the suggestion engine for one suggestion without opening "
         "a window, print what happened and exit (0: it works)",
     )
+    # Test builds and CI: check the spell checker (the bundle carries its own), print
+    # what answered and exit (0: a misspelling was flagged and a right word was not).
+    parser.add_argument("--self-test-spelling", action="store_true", help=argparse.SUPPRESS)
     # Test builds and CI: open the real window, type, take the ghost with Tab,
     # save into DIR/typed.txt, report in DIR/result.json, wait for DIR/release.
     parser.add_argument("--self-test-gui", metavar="DIR", help=argparse.SUPPRESS)
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.self_test:
         return self_test(args.model)
+    if args.self_test_spelling:
+        return self_test_spelling()
     app = create_application()
 
     from writer_app.ui.main_window import MainWindow  # after QApplication: it queries fonts
@@ -127,7 +132,7 @@ def self_test(model: str | None = None, out=None) -> int:
     into a bug report (model, error, machine) and returns 1. Opens no window.
     """
     from gpt2gguf.constants import default_model_path
-    from gpt2gguf.llama import cpu_variant
+    from writer_app.core.spelling import self_check
     from writer_app.engine.client import EngineClient
     from writer_app.engine.config import EngineConfig
 
@@ -151,9 +156,8 @@ def self_test(model: str | None = None, out=None) -> int:
         report |= {
             "engine process": f"pid {client.pid}, llama-cpp-python {hello.llama_cpp_version}",
             "backend": f"{summary['backend']}, {summary['n_threads']} threads",
-            # The engine process loads the same libraries on the same CPU, so
-            # the variant this process picks is the one it picked.
-            "cpu variant": cpu_variant(),
+            # As the engine process picked it: the app process never loads llama.cpp.
+            "cpu variant": summary["cpu_variant"],
             "text": SELF_TEST_TEXT,
             "suggestion": suggestion.text,
             "timings": f"engine start {(t1 - t0) * 1000:.0f} ms, model load {(t2 - t1) * 1000:.0f} "
@@ -168,8 +172,21 @@ def self_test(model: str | None = None, out=None) -> int:
     finally:
         client.dispose()
     print("Writer self-test passed.\n", file=out)
-    _print_report(report | machine_summary(), out)
+    spelling = self_check()[1]["spelling"]
+    _print_report(report | {"spelling": spelling} | machine_summary(), out)
     return 0
+
+
+def self_test_spelling(out=None) -> int:
+    """Check the spell checker, print what answered (library, provider) and return 0 when
+    it flagged the misspelling and passed the right word, else 1."""
+    from writer_app.core.spelling import self_check
+
+    out = out or sys.stdout
+    passed, report = self_check()
+    print(f"Writer spelling self-test {'passed' if passed else 'FAILED'}.\n", file=out)
+    _print_report(report, out)
+    return 0 if passed else 1
 
 
 def _print_report(report: dict[str, str], out) -> None:

@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
         if info is None:
             QMessageBox.information(self, "About the model", self.suggestions.why_no_suggestions())
             return
-        ModelInfoDialog(info, self).exec()
+        ModelInfoDialog(info, self, cpu_variant=self.suggestions.cpu_variant).exec()
 
     def show_statistics(self) -> None:
         """Suggestions → Statistics: this document's figures, today's and all."""

@@ -4,6 +4,7 @@ About the Model speaks plainly: the model's name, what it was trained on, its
 size, how good it is (each figure explained in one line) and where the file
 is, all read from the card beside the model file (a trained model's card.json,
 or the MODEL_CARD.md that writer-finetune and the default-model recipe write);
+which build of llama.cpp runs it on this processor (the engine process says);
 the raw GGUF metadata waits behind Details.
 """
 
@@ -95,6 +96,21 @@ class ModelFacts:
                 "passage, the share that taking its suggestions with Tab saved typing."
             )
         return lines or ["Not measured: the model card gives no figures."]
+
+
+def describe_cpu_variant(variant: str) -> str:
+    """Return gpt2gguf.llama.cpu_variant()'s answer in words: "native build: AVX2 FMA"
+    becomes "llama.cpp's native build for this machine (AVX2 FMA)", "haswell: AVX2"
+    becomes "llama.cpp's portable build, its haswell variant, the best of those bundled
+    for this processor (AVX2)"."""
+    where, _, features = variant.partition(": ")
+    uses = f" ({features})" if features else ""
+    if where == "native build":
+        return f"llama.cpp's native build for this machine{uses}"
+    return (
+        f"llama.cpp's portable build, its {where} variant, the best of those bundled "
+        f"for this processor{uses}"
+    )
 
 
 def _trained_card(path: Path) -> ModelCard | None:
@@ -192,10 +208,14 @@ def _metadata_table(info: GGUFInfo) -> QTableWidget:
 
 
 class ModelInfoDialog(QDialog):
-    """About the Model: `info` (a GGUFInfo) and its card in plain words; the metadata
-    under Details. `facts` and `details` are public for tests."""
+    """About the Model: `info` (a GGUFInfo) and its card in plain words, and the CPU
+    build of llama.cpp that runs it (`cpu_variant`, the engine process's
+    gpt2gguf.llama.cpu_variant(); no row when None); the metadata under Details.
+    `facts` and `details` are public for tests."""
 
-    def __init__(self, info: GGUFInfo, parent: QWidget | None = None):
+    def __init__(
+        self, info: GGUFInfo, parent: QWidget | None = None, *, cpu_variant: str | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("About the model")
         self.facts = facts = model_facts(info)
@@ -210,6 +230,8 @@ class ModelInfoDialog(QDialog):
             ("How good it is", "\n".join(facts.quality_lines())),
             ("File", str(info.path)),
         )
+        if cpu_variant is not None:
+            rows += (("Runs on", describe_cpu_variant(cpu_variant)),)
         form = QFormLayout()
         self.labels: dict[str, QLabel] = {}
         for title, text in rows:

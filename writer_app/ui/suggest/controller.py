@@ -112,6 +112,11 @@ class SuggestionController(QObject):
         return self.engine.model_info
 
     @property
+    def cpu_variant(self) -> str | None:
+        """The llama.cpp CPU backend the engine process runs on (About the Model), or None."""
+        return self.engine.cpu_variant
+
+    @property
     def retry_available(self) -> bool:
         return self.engine.retry_available
 

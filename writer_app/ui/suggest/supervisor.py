@@ -57,6 +57,7 @@ class EngineSupervisor(QObject):
         self.model_override = model_override
         self.state = "none"
         self.model_info = None
+        self.cpu_variant: str | None = None  # the llama.cpp CPU backend the engine runs on
         self.thread_limit: int | None = None  # set_thread_limit: while a training run lasts
         self.ladder = CrashLadder()
         self._memory_key: str | None = None
@@ -98,6 +99,7 @@ class EngineSupervisor(QObject):
         config = self.engine_config()
         self.stopped.emit()
         self.model_info = None
+        self.cpu_variant = None
         if config.model_path is None:
             self._set_state("failed")
             self.message.emit(
@@ -151,6 +153,7 @@ class EngineSupervisor(QObject):
     def _on_loaded(self, summary: dict) -> None:
         self._set_state("ready")
         self.model_info = summary["info"]
+        self.cpu_variant = summary.get("cpu_variant")
         self.model_text.emit(f"{summary['model_name']} · {summary['backend']}")
         if self._crash_words:
             how = "" if self.ladder.rung == 0 else f" with safer settings ({self._rung_words()})"
@@ -183,6 +186,7 @@ class EngineSupervisor(QObject):
             return
         self._crash_words = str(err)  # "The suggestion engine stopped (…)" / "… answering"
         self.model_info = None
+        self.cpu_variant = None
         decision = self.ladder.crashed(self.engine_config())
         log.warning("engine crashed (%s) during %s; next: %s", err.reason, err.during, decision)
         if decision.off:
