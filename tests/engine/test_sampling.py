@@ -29,11 +29,10 @@ def unaligned(values: np.ndarray, shift: int) -> np.ndarray:
 def test_softmax_into_reused_buffers_equals_softmax_to_the_bit(seed):
     rng = np.random.default_rng(seed)
     logits = (rng.standard_normal(N_VOCAB) * 4).astype(np.float32)
-    probs, entropy = softmax(logits.copy())
-    copy, out = np.empty_like(logits), np.full_like(logits, np.nan)
-    assert softmax_into(unaligned(logits, seed % 4), copy, out, entropy=True) == entropy
+    probs, _ = softmax(logits.copy())
+    out = np.full_like(logits, np.nan)
+    softmax_into(unaligned(logits, seed % 4), out)
     assert np.array_equal(out, probs)
-    assert softmax_into(logits, copy, out, entropy=False) is None
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -63,7 +62,7 @@ def test_probabilities_are_computed_once_and_never_from_overwritten_logits():
         return softmax(logits)[0]
 
     nxt = NextToken(logits, materialize=materialize)
-    assert not nxt.has_probs
+    assert nxt.greedy(None) == 4 and not calls  # the logits alone decide it
     assert nxt.probs is nxt.probs and len(calls) == 1
     stale = NextToken(logits, materialize=materialize)
     stale.stale = True

@@ -195,26 +195,45 @@ class NgramCounts:
             self.merge()
 
     def rebuild(self, sequences: Sequence[np.ndarray]) -> None:
-        """Replace all counts by those of `sequences` (each counted on its own), vectorized."""
+        """Replace all counts by those of `sequences` (each counted on its own), vectorized.
+
+        One order at a time, each n-gram packed into one uint64, sorted in place and
+        run-length counted: a 1M-word project's peak is one order's keys (about 10 MB)
+        and its counts, never a copy of all sequences or index arrays per order.
+        """
         self.__init__(self.n_vocab, self.max_context)
-        seqs = [np.asarray(s, dtype=np.uint64) for s in sequences if len(s)]
-        if not seqs:
-            return
-        flat = np.concatenate(seqs)
-        self.unigram = np.bincount(flat.astype(np.int64), minlength=self.n_vocab).astype(np.int64)
-        self.total = len(flat)
+        seqs = [np.asarray(s) for s in sequences if len(s)]
+        for s in seqs:
+            self.unigram += np.bincount(s, minlength=self.n_vocab)
+        self.total = sum(len(s) for s in seqs)
         self.distinct = int(np.count_nonzero(self.unigram))
-        # Offset of each token in its own sequence: contexts stop at a sequence start.
-        starts = np.cumsum([0] + [len(s) for s in seqs[:-1]])
-        offset = np.arange(len(flat)) - np.repeat(starts, [len(s) for s in seqs])
         for k in range(1, self.max_context + 1):
-            idx = np.flatnonzero(offset >= k)
-            key = np.zeros(len(idx), dtype=np.uint64)
-            for j in range(1, k + 1):  # the context, nearest token in the low bits
-                key |= flat[idx - j] << np.uint64(self.bits * j)
-            key |= flat[idx]
-            self._keys[k], self._counts[k] = np.unique(key, return_counts=True)
-            self._counts[k] = self._counts[k].astype(np.int32)
+            keys = np.empty(sum(max(0, len(s) - k) for s in seqs), dtype=np.uint64)
+            at = 0
+            for s in seqs:  # contexts stop at a sequence's start: each is packed on its own
+                n = len(s) - k
+                if n <= 0:
+                    continue
+                part = keys[at : at + n]
+                part[:] = s[k:]
+                for j in range(1, k + 1):  # the context, nearest token in the low bits
+                    part |= s[k - j : len(s) - j].astype(np.uint64) << np.uint64(self.bits * j)
+                at += n
+            self._keys[k], self._counts[k] = self._count_sorted(keys)
+
+    @staticmethod
+    def _count_sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sort `keys` in place; return its distinct values and how often each occurs (int32):
+        np.unique's work without its copy of the input."""
+        if not len(keys):
+            return keys, np.empty(0, dtype=np.int32)
+        keys.sort()
+        first = np.empty(len(keys), dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        del first
+        return keys[starts], np.diff(starts, append=len(keys)).astype(np.int32)
 
     def merge(self) -> None:
         """Fold the pending changes into the sorted arrays (a few ms for a novel)."""

@@ -35,24 +35,28 @@ thread only tokenizes (llama.cpp's tokenizer reads the vocabulary, never the
 context, so the rule "one thread touches the context" holds) and counts
 with numpy; both release the GIL for their heavy parts.
 
-Speed (the goal: a 1M-word project in 2 s): llama.cpp's tokenizer, through
-llama-cpp-python, takes about 3 µs a token (6 s for 1M words); the bundled
-GPT-2 tokenizer (HF tokenizers, in Rust, on all cores) takes a tenth of
-that, so `fast_tokenizer` uses it whenever it gives the model's own tokens
-on a probe text (every GPT-2 GGUF this app runs shares GPT-2's vocabulary);
-a model with another vocabulary is counted with its own, slower tokenizer.
-Files are tokenized in blocks of paragraphs, straight into int32 arrays.
+Speed (the goal: a 1M-word project in 2 s and 100 MB): a novel's million
+words are some 30,000 distinct pieces, so a build tokenizes each distinct
+piece once and lays out each text's tokens with numpy, exactly the tokens
+the model's tokenizer gives the whole text (project_tokens.py).
+`fast_tokenizer` picks the bundled GPT-2 tokenizer (HF tokenizers, in Rust)
+when it gives the model's own tokens on PROBE: on the distinct pieces it
+takes about half of llama.cpp's time, for about 30 MB held once a project
+was opened. Memory: the per-file tokens (uint16) and the counts are what a
+build keeps; its temporaries are freed, and `_return_freed_memory` hands
+glibc's freed pages back to the system, or the engine would keep them.
 
-Cheap extras of the same pass: `frequent_names`, capitalised words that
+Cheap extras of the same pieces: `frequent_names`, capitalised words that
 recur in the chapters and are almost never written in lower case (names the
 notes forgot), for name completion (names.py).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
-import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -65,7 +69,14 @@ import numpy as np
 from gpt2gguf.constants import TOKENIZER_DIR
 from writer_app.core.project import MAX_FILE_BYTES
 from writer_app.core.text_io import TextFileError, read_text_file
-from writer_app.engine.ngrams import MAX_CONTEXT, NgramCounts, NgramWeights, split_chunks
+from writer_app.engine.ngrams import MAX_CONTEXT, NgramCounts, NgramWeights
+from writer_app.engine.project_tokens import (
+    PROBE,
+    Units,
+    piecewise,
+    splits_alike,
+    tokenize_blocks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +91,6 @@ PROJECT_WEIGHTS = NgramWeights(gamma=(3000.0, 120.0, 120.0, 120.0))
 NAME_MIN_COUNT = 4
 NAME_MAX_LOWER_SHARE = 0.05
 MAX_FREQUENT_NAMES = 200
-# Mid-sentence only (after a lower-case word or a comma): a sentence's first word says nothing.
-_CAPITALISED = re.compile(r"(?<=[a-z,;] )([A-Z][a-z]{2,})\b")
-_LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
-BLOCK_CHARS = 65_536  # text tokenized at once: paragraphs grouped up to about this much
-# Checks that the bundled tokenizer gives the model's tokens (names, digits, unicode, breaks).
-PROBE = "Mara Quenby said, “It's 1,204 leagues — café.”\n\n\tZyrgalon   went on...\n"
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,7 @@ class ProjectMemory:
                 self.build(*wanted)
             except Exception:  # a bug must not kill the thread silently, nor the engine
                 log.exception("the project memory could not be built")
+            return_freed_memory()  # the build's temporaries are gone with its frame
 
     def build(self, paths: Sequence[Path], exclude: Path | None = None) -> BuildReport:
         """Read, tokenize and count `paths` but `exclude` now, in this thread; return the report.
@@ -212,10 +218,11 @@ class ProjectMemory:
             tokenize = tokenize.resolve()
         if tokenize is None:
             return BuildReport()
+        units = Units(tokenize if piecewise(tokenize) else None, self.n_vocab)
         sources: dict[Path, _Source] = {}
         skipped, read = [], 0
         for path in paths:
-            source, why = self._source(path, tokenize)
+            source, why = self._source(path, tokenize, units)
             if source is None:
                 skipped.append((str(path), why))
                 continue
@@ -241,7 +248,7 @@ class ProjectMemory:
             callback()
         return report
 
-    def _source(self, path: Path, tokenize: Tokenize) -> tuple[_Source | None, str]:
+    def _source(self, path: Path, tokenize: Tokenize, units: Units) -> tuple[_Source | None, str]:
         try:
             st = path.stat()
         except OSError as err:
@@ -254,35 +261,17 @@ class ProjectMemory:
             text = read_text_file(path, max_bytes=MAX_FILE_BYTES).text
         except TextFileError as err:
             return None, err.reason
-        tokens = _tokenize_blocks(tokenize, text)
-        capitalised = Counter(_CAPITALISED.findall(text))
-        lower = Counter(w for w in _LOWER_WORD.findall(text) if w.capitalize() in capitalised)
-        return _Source(stamp, tokens, capitalised, lower), ""
+        ids = units.ids(text)
+        if units.tokenizes and splits_alike(text):
+            tokens = units.tokens(ids)
+        else:
+            tokens = tokenize_blocks(tokenize, text, units.dtype)
+        return _Source(stamp, tokens, *units.names(ids)), ""
 
     def nbytes(self) -> int:
         """Approximate memory of the counts and the files' tokens (bytes)."""
         counts = self.counts.nbytes() if self.counts is not None else 0
         return counts + sum(s.tokens.nbytes for s in self._sources.values())
-
-
-def _tokenize_blocks(tokenize: Tokenize, text: str) -> np.ndarray:
-    """Return the tokens of `text` as int32, tokenized a block of paragraphs at a time
-    (never a Python list of a whole novel's tokens: 36 bytes an int)."""
-    blocks, block, size = [], [], 0
-    for chunk in split_chunks(text):
-        block.append(chunk)
-        size += len(chunk)
-        if size >= BLOCK_CHARS:
-            blocks.append("".join(block))
-            block, size = [], 0
-    if block:
-        blocks.append("".join(block))
-    batch = getattr(tokenize, "batch", None)
-    if batch is not None:
-        parts = batch(blocks)
-    else:
-        parts = [np.asarray(tokenize(b), dtype=np.int32) for b in blocks]
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
 
 
 class _BundledTokenizer:
@@ -332,6 +321,33 @@ def fast_tokenizer(model_tokenize: Tokenize) -> Tokenize:
     except Exception as err:  # missing or unreadable: the model's own tokenizer does
         log.info("the bundled tokenizer is not used for the project memory: %s", err)
     return model_tokenize
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """Return glibc's malloc_trim, or None (another system, another C library)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def return_freed_memory() -> bool:
+    """Hand the memory the C allocator holds free back to the system; return whether it could.
+
+    A build's temporaries (the texts, the units, the n-gram keys before they
+    are counted) are some 70 MB for a 1M-word project, freed in many pieces;
+    glibc keeps such memory for the process, so without this the engine would
+    stay as large as the build's peak, on top of what the memory keeps.
+    """
+    if _MALLOC_TRIM is None:
+        return False
+    _MALLOC_TRIM(0)
+    return True
 
 
 def _frequent_names(sources: list[_Source]) -> tuple[str, ...]:

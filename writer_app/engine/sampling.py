@@ -6,7 +6,7 @@ the probabilities (softmax, blended with the document n-grams). Greedy
 picking reads the logits alone when the best token leads by a clear margin,
 which is what the probabilities would have said; everything else (the gate,
 the n-gram blend, sampling, a near tie) computes the probabilities exactly
-as before, into buffers reused token after token.
+as writer-bench does (next_token_probs), into buffers reused token after token.
 """
 
 from __future__ import annotations
@@ -27,34 +27,55 @@ TIE_MARGIN = 1e-3
 Pick = Callable[[np.ndarray, "np.ndarray | None"], int]
 
 
+def _entropy(exp: np.ndarray, logits: np.ndarray, top: float, total: float) -> float:
+    # H = -sum p·log p with p = exp/total and log p = logit - top - log(total)
+    return math.log(total) + top - float(np.dot(exp, logits)) / total
+
+
 def softmax(logits: np.ndarray) -> tuple[np.ndarray, float]:
     """Return the probabilities of `logits` (a new array) and their entropy in nats."""
     top = float(logits.max())
     probs = np.exp(logits - top)
     total = float(probs.sum())
+    entropy = _entropy(probs, logits, top, total)
     probs /= total
-    # H = -sum p·log p, with log p = logit - top - log(total)
-    entropy = math.log(total) + top - float(np.dot(probs, logits))
     return probs, entropy
 
 
-def softmax_into(
-    logits: np.ndarray, copy: np.ndarray, out: np.ndarray, *, entropy: bool
-) -> float | None:
-    """softmax() into reused buffers: `copy` gets the logits, `out` the probabilities.
-
-    Returns the entropy when asked for, else None. The same operations on the
-    same float32 values as softmax(), so the same results to the bit.
-    """
-    np.copyto(copy, logits)
-    top = float(copy.max())
-    np.subtract(copy, top, out=out)
+def softmax_into(logits: np.ndarray, out: np.ndarray) -> None:
+    """softmax()'s probabilities into the reused buffer `out`: the same float32
+    operations on the same values, so the same results to the bit."""
+    np.subtract(logits, float(logits.max()), out=out)
     np.exp(out, out=out)
-    total = float(out.sum())
-    np.divide(out, total, out=out)
-    if not entropy:
-        return None
-    return math.log(total) + top - float(np.dot(out, copy))
+    np.divide(out, float(out.sum()), out=out)
+
+
+class Softmax:
+    """softmax() for the n-gram blend, one token after another, in reused buffers.
+
+    Calling it on the logits fills `exp` with exp(logits - top), reading the
+    logits where llama.cpp left them (no copy), and sets `entropy`;
+    `probs_into` then divides into a buffer. The same float32 operations on
+    the same values as softmax(), so the same results to the bit. (The one
+    pass over the whole vocabulary nothing can skip is the exp: its sum is
+    every probability's denominator.)
+    """
+
+    def __init__(self, n_vocab: int):
+        self.exp = np.empty(n_vocab, dtype=np.float32)
+        self.total, self.entropy = 1.0, 0.0
+
+    def __call__(self, logits: np.ndarray) -> Softmax:
+        top = float(logits.max())
+        np.subtract(logits, top, out=self.exp)
+        np.exp(self.exp, out=self.exp)
+        self.total = float(self.exp.sum())
+        self.entropy = _entropy(self.exp, logits, top, self.total)
+        return self
+
+    def probs_into(self, out: np.ndarray) -> np.ndarray:
+        """Write the probabilities into `out`; return it."""
+        return np.divide(self.exp, self.total, out=out)
 
 
 def next_token_probs(
@@ -99,10 +120,6 @@ class NextToken:
         self.stale = False
 
     @property
-    def has_probs(self) -> bool:
-        return self._probs is not None
-
-    @property
     def probs(self) -> np.ndarray:
         """The probabilities the token is picked from (computed once, on first read)."""
         if self._probs is None:
@@ -110,6 +127,16 @@ class NextToken:
                 raise RuntimeError("the logits of this token were overwritten")
             self._probs = self._materialize()
         return self._probs
+
+    def greedy(self, allowed: np.ndarray | None) -> int:
+        """Return greedy_pick's token (among `allowed` ids if given), from the logits when
+        they decide it (greedy_from_logits), else from the probabilities."""
+        token = greedy_from_logits(self.logits, allowed) if self._probs is None else None
+        return token if token is not None else greedy_pick(self.probs, allowed)
+
+    def prob(self, token: int) -> float:
+        """Return the probability of `token`."""
+        return float(self.probs[token])
 
 
 def greedy_pick(probs: np.ndarray, allowed: np.ndarray | None) -> int:

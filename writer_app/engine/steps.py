@@ -34,7 +34,7 @@ from writer_app.engine.model import LlamaModel
 from writer_app.engine.names import NameIndex
 from writer_app.engine.ngrams import DocumentNgrams, NgramCounts, NgramWeights
 from writer_app.engine.pipeline import Draft, Step
-from writer_app.engine.sampling import NextToken, greedy_from_logits, greedy_pick, softmax_into
+from writer_app.engine.sampling import NextToken, Softmax, greedy_pick, softmax_into
 from writer_app.engine.sampling import Pick as PickFunction
 
 
@@ -72,10 +72,9 @@ class Pick(Step):
 
     def before(self, draft: Draft) -> bool:
         nxt = draft.next
-        token = None
-        if self.pick is greedy_pick and not nxt.has_probs:
-            token = greedy_from_logits(nxt.logits, draft.allowed)
-        if token is None:
+        if self.pick is greedy_pick:
+            token = nxt.greedy(draft.allowed)
+        else:
             token = self.pick(nxt.probs, draft.allowed)
         draft.token, draft.piece = token, self.pieces[token]
         if draft.first_ms is None:
@@ -110,13 +109,13 @@ class Gate(Step):
     def after(self, draft: Draft) -> bool:
         if self.threshold <= 0:
             return False
-        probs, token, allowed = draft.next.probs, draft.token, draft.allowed
-        p = float(probs[token])
+        nxt, token, allowed = draft.next, draft.token, draft.allowed
+        p = nxt.prob(token)
         if allowed is not None:  # among the tokens that can re-spell the typed text
-            p /= max(float(probs[allowed].sum()), 1e-30)
+            p /= max(float(nxt.probs[allowed].sum()), 1e-30)
         if not draft.required and draft.text.strip() and self.ends_word[token]:
             at = len(draft.text)
-            confidence = self.confidence * float(np.dot(probs, self.ends_word))
+            confidence = self.confidence * float(np.dot(nxt.probs, self.ends_word))
             if confidence >= self.threshold:
                 self.cuts.append((at, confidence))
             if self.on and draft.stop_at is not None and at >= draft.stop_at:
@@ -291,8 +290,9 @@ class Propose(Step):
 
     Starts the chain with the distribution after the prompt; after each
     token, evaluates it and proposes the next (unless it was the last).
-    Probabilities go into two buffers reused token after token; without the
-    n-grams they are computed only if a later step asks (sampling.NextToken).
+    Probabilities go into buffers reused token after token, read from
+    llama.cpp's logits without a copy; without the n-grams they are computed
+    only if a later step asks (sampling.NextToken).
     """
 
     def __init__(
@@ -311,7 +311,7 @@ class Propose(Step):
         self.project = project if ngrams.enabled else None
         self.project_weights = project_weights or weights
         self.project_sum = 0.0  # the project memory's share of each distribution, summed
-        self._copy = np.empty(n_vocab, dtype=np.float32)
+        self._softmax = Softmax(n_vocab)
         self._probs = np.empty(n_vocab, dtype=np.float32)
 
     def start(self, draft: Draft) -> None:
@@ -338,16 +338,17 @@ class Propose(Step):
         return False
 
     def _propose(self, draft: Draft, own: int | None) -> None:
-        logits, copy, probs = self.model.logits_view(), self._copy, self._probs
+        logits, probs = self.model.logits_view(), self._probs
         if not self.ngrams.enabled:
 
             def materialize():
-                softmax_into(logits, copy, probs, entropy=False)
+                softmax_into(logits, probs)
                 return probs
 
             draft.next = NextToken(logits, materialize=materialize)
             return
-        entropy = softmax_into(logits, copy, probs, entropy=True)
+        entropy = self._softmax(logits).entropy
+        self._softmax.probs_into(probs)
         project = 0.0
         if self.project is not None:
             project = self.project_weights.mix(probs, self.project, draft.context, entropy)
