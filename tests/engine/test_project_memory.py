@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gpt2gguf.constants import default_model_path
+from writer_app.bench.project import name_report
 from writer_app.core.project import project_names, scan_project
 from writer_app.engine import Engine, EngineConfig
 from writer_app.engine.names import NameIndex
@@ -96,6 +97,22 @@ def test_a_request_during_a_build_answers_with_what_is_there(engine, project):
     engine.wait_for_project(60)
 
 
+def test_name_report_counts_the_known_names_completed_and_quotes_the_misses(engine, project):
+    learn(engine, project)
+    engine.set_names([["Mara Quenby", "Mara", "Quenby"], ["Marek Stone", "Marek", "Stone"]])
+    engine.set_document("")
+    # Mara comes first in the notes, then Marek is the one met most recently: both wrong.
+    text = "The door opened and in came Marek Stone, and after him Mara."
+    report = name_report(engine, text, {"Mara", "Marek", "Stone", "Quenby"})
+    assert report["known_name_occurrences"] == 3
+    assert report["completed_correctly"] == 1
+    assert report["missed"] == [
+        "The door opened and in came Ma|Marek -> 'ra Quenby'",
+        " Marek Stone, and after him Ma|Mara -> 'rek Stone'",
+    ]
+    assert report["wrong"] == report["missed"] and report["wrong_completions"] == 2
+
+
 def test_the_name_met_most_recently_comes_first():
     names = NameIndex([["Mara Quenby", "Mara", "Quenby"], ["Marek Stone", "Marek", "Stone"]])
     assert names.match("Marek left. Then Ma").word == "Marek"
@@ -103,6 +120,32 @@ def test_the_name_met_most_recently_comes_first():
     assert names.match("It rained. Then Ma").text == "ra Quenby"  # not met yet: in full
     assert names.match("Mara Quenby stayed. Then Ma").text == "ra Quenby"  # last in full
     assert names.match("Mara Quenby stayed. Mara sang. Then Ma").text == "ra"  # said alone
+
+
+def test_the_next_word_of_a_name_just_begun_comes_first():
+    rows = [["Tars Tarkas", "Tars", "Tarkas"], ["Tal Hajus", "Tal", "Hajus"]]
+    # The chapters' frequent names hold the name's words again, on their own.
+    for names in (NameIndex(rows), NameIndex(rows, frequent=["Tarkas", "Tars"])):
+        assert names.match("It was dark when Ta").text == "rs Tarkas"  # not met: in full
+        assert names.match("He turned to Tars Ta").text == "rkas"
+        # Written in full, a name is met where it starts: a new "Ta" is Tars again, in full.
+        assert names.match("Tars Tarkas rode on; then Ta").text == "rs Tarkas"
+        assert names.match("Tarkas rode on; then Ta").text == "rkas"  # said alone, met alone
+
+
+def test_a_name_after_an_opening_quote_completes_but_not_after_a_glued_apostrophe():
+    names = NameIndex([["Mara Quenby", "Mara", "Quenby"]])
+    assert names.match("He called 'Ma").word == "Mara"
+    assert names.match("He called ’Ma").word == "Mara"
+    assert names.match("It was O'Ma") is None
+
+
+def test_a_quotation_opened_mid_sentence_is_a_sentence_start():
+    names = NameIndex([["Thomas Quenby"]])
+    # There, "Th" is "There" or "The" as often as a name: the model's own guess stays.
+    assert names.match('He said, "Th').sentence_start
+    assert names.match("He said: “Th").sentence_start
+    assert not names.match("and then Th").sentence_start
 
 
 def test_a_notes_file_of_50000_names_matches_at_once():

@@ -27,6 +27,7 @@ from writer_app.engine.names import MIN_PREFIX, NameIndex
 from writer_app.engine.project_memory import name_rows, project_paths
 
 CAPITALISED_WORD = re.compile(r"(?<![\w'’-])[A-Z][a-z]{2,}\b")
+MAX_EXAMPLES = 10  # misses and wrong completions name_report quotes
 
 
 def load_project(engine: Engine, folder: str | Path) -> dict:
@@ -72,8 +73,11 @@ def known_words(folder: str | Path) -> set[str]:
 def name_report(engine: Engine, text: str, known: set[str], prefix: str = "") -> dict:
     """At each capitalised word of `text`, with its first two letters typed, ask for a
     suggestion; return how often the `known` names were completed, and how often a
-    name completion (SuggestionExtra.stop "name") was wrong."""
+    name completion (SuggestionExtra.stop "name") was wrong, with the first few of
+    each miss ("...text|typed -> suggestion")."""
     occurrences = completed = completions = wrong = 0
+    missed: list[str] = []
+    wrongly: list[str] = []
     for m in CAPITALISED_WORD.finditer(text):
         word = m.group()
         before = prefix + text[: m.start() + MIN_PREFIX]
@@ -82,12 +86,17 @@ def name_report(engine: Engine, text: str, known: set[str], prefix: str = "") ->
         rest = word[MIN_PREFIX:]
         got = s.text if s is not None else ""
         right = got.startswith(rest) and not got[len(rest) : len(rest) + 1].isalnum()
+        seen = f"{before[-30:]}|{word} -> {got!r}".replace("\n", " ")
         if word in known:
             occurrences += 1
             completed += int(right)
+            if not right and len(missed) < MAX_EXAMPLES:
+                missed.append(seen)
         if s is not None and s.extra.stop == "name":
             completions += 1
             wrong += int(not right)
+            if not right and len(wrongly) < MAX_EXAMPLES:
+                wrongly.append(seen)
     print(f"names: {occurrences} known-name occurrences", file=sys.stderr)
     return {
         "known_name_occurrences": occurrences,
@@ -96,4 +105,6 @@ def name_report(engine: Engine, text: str, known: set[str], prefix: str = "") ->
         "name_completions": completions,
         "wrong_completions": wrong,
         "wrong_share": round(wrong / completions, 4) if completions else None,
+        "missed": missed,
+        "wrong": wrongly,
     }

@@ -15,9 +15,13 @@ completion (what Tab would insert), the surname included where it fits:
 - "Mara" typed in full -> " Quenby" (surname_only: offered only where the
   model has nothing better, see steps.NameCompletion).
 
-Where two names share the letters typed, the one met most recently in the
-text before the cursor comes first; then the notes' order (the chapters'
-names after all the notes').
+Where two names share the letters typed, the next word of a name whose
+first words were just written comes first ("Tars Ta" -> "rkas": Tars
+Tarkas); then the one met most recently in the text before the cursor (a
+surname written right after its first name is met where the name starts,
+after it: "Ta" is "rs Tarkas" again, not "rkas"); then a name's first word
+before its later ones; then the notes' order (the chapters' names after all
+the notes').
 
 Words are kept sorted, so a match is two bisections plus a look at the few
 names with that prefix: a notes file of 50,000 names costs microseconds.
@@ -31,10 +35,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 MIN_PREFIX = 2  # letters typed before a name is completed
-# The word being typed: capitalised, not glued to a word before it.
-WORD_BEFORE = re.compile(r"(?<![\w'’-])([A-Z][\w'’-]*)$")
-# Just before the word: the start of a sentence (start of text or paragraph, or after .!?).
-SENTENCE_START = re.compile(r"(?:^|\n|[.!?…][\"”’')\]]*\s+)[\"“‘'(\[]*$")
+# The word being typed: capitalised, not glued to a word before it (an apostrophe after
+# a letter glues, "O'Hara"; after a space it opens a quotation, 'Mara).
+WORD_BEFORE = re.compile(r"(?<![\w-])(?<!\w['’])([A-Z][\w'’-]*)$")
+# Just before the word: the start of a sentence (start of text or paragraph, after .!?, or
+# a quotation opened after a comma, colon or dash: he said, "There ...).
+SENTENCE_START = re.compile(r"(?:^|\n|[.!?…][\"”’')\]]*\s+|[,:;—–-]\s*[\"“‘'])[\"“‘'(\[]*$")
 LOOK_BACK = 64  # characters that can hold the word being typed
 # Parts of a name that are never completed to on their own (titles, particles).
 NOT_WORDS = frozenset("the of and de la le von van mr mrs ms miss dr sir lady lord".split())
@@ -97,8 +103,10 @@ class NameIndex:
         hi = bisect.bisect_left(self._words, typed + "\U0010ffff")
         longer = [w for w in self._words[lo:hi] if w != typed]
         if longer:
-            word = max(longer, key=lambda w: (_last_at(before, w), -self._owners[w][0]))
-            full = self.names[self._owners[word][0]]
+            word, number = max(
+                (self._rank(before, w) for w in longer), key=lambda ranked: ranked[2]
+            )[:2]
+            full = self.names[number]
             text = word[len(typed) :] + _rest_of(full, word, before)
             return NameMatch(text, full, word, typed, at_start, surname_only=False)
         if typed in self._owners:
@@ -108,6 +116,39 @@ class NameIndex:
                 if rest:
                     return NameMatch(rest, full, typed, typed, at_start, surname_only=True)
         return None
+
+    def _rank(self, before: str, word: str) -> tuple[str, int, tuple]:
+        """Return (`word`, the number of its name, its rank for max()): next in a name just
+        begun, then last met, a name's earlier words first, then the notes' order.
+
+        A later word written right after its name's earlier words ("Tars Tarkas") is
+        met where that name starts, and ranks after them (its place in that name).
+        """
+        owners = self._owners[word]
+        met, number, attributed = _last_at(before, word), owners[0], False
+        at = _place(self.names[number], word)
+        for n in owners:
+            place = _place(self.names[n], word)
+            if not place:
+                continue
+            lead = " ".join(self.names[n].split()[:place]) + " "
+            if _ends_with_words(before, lead):
+                return word, n, (True, len(before), 0, -n)
+            if met >= 0 and not attributed and _ends_with_words(before[:met], lead):
+                met, at, number, attributed = met - len(lead), place, n, True
+        return word, number, (False, met, -at, -number)
+
+
+def _place(full: str, word: str) -> int:
+    """Return where `word` stands among the words of the name `full` (0: first, or an alias)."""
+    parts = full.split()
+    return parts.index(word) if word in parts else 0
+
+
+def _ends_with_words(text: str, words: str) -> bool:
+    """Whether `text` ends with `words` (ending in a space), not glued to a word before."""
+    start = len(text) - len(words)
+    return text.endswith(words) and (start == 0 or not text[start - 1].isalnum())
 
 
 def _last_at(text: str, word: str) -> int:
