@@ -237,7 +237,7 @@ def run_pass(app, pieces: list[str], ask: bool, model: str | None, confidence: f
     result["answer_timeouts"] = typist.timeouts
     result["seconds"] = round(seconds, 1)
     result["settings"] = {
-        "confidence": settings.confidence,
+        "confidence": settings.engine_config().confidence,  # None: the model's choice
         "debounce_ms": settings.debounce_ms,
         "model": settings.model_path or "bundled",
     }

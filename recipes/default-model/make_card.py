@@ -11,6 +11,12 @@ import json
 from pathlib import Path
 
 QUANTS = ("f32", "q8_0", "q4_k_m")
+# ksr.json's confidence_source -> whose suggestion confidence it typed with.
+CONFIDENCE_WORDS = {
+    "model": "model's calibrated",
+    "setting": "given",
+    "default": "app's default",
+}
 PROFILE_WORDS = {
     "smoke": "the `smoke` profile (a tiny end-to-end check, not a usable model)",
     "cpu": "the `cpu` profile, trained on a 2-core CPU: the CPU-trained default",
@@ -53,6 +59,7 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
     evals = {q: load(res / f"eval-{q}.json") for q in QUANTS}
     exports = {q: load(res / f"export-{q}.json") for q in QUANTS}
     latency, ksr = load(res / "latency.json"), load(res / "ksr.json")
+    calibration = load(res / "calibrate.json")
     m = summary.get("model", {})
     ppl = {q: evals[q].get("ppl") for q in QUANTS}
     q8_vs_f32 = 100 * (ppl["q8_0"] / ppl["f32"] - 1) if ppl["f32"] and ppl["q8_0"] else None
@@ -131,8 +138,9 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "## Speed and usefulness (writer-bench, q8_0)",
         "",
         f"On a {latency.get('chars', 0):,}-character val passage, {latency.get('threads')} threads, "
-        f"context {latency.get('n_ctx', 512)}, {latency.get('requests')} requests, with the app's "
-        f"default suggestion confidence ({ksr.get('confidence', 'n/a')}) and document cache "
+        f"context {latency.get('n_ctx', 512)}, {latency.get('requests')} requests, with the "
+        f"{CONFIDENCE_WORDS.get(ksr.get('confidence_source'), 'app default')} suggestion "
+        f"confidence ({ksr.get('confidence', 'n/a')}) and document cache "
         f"({'on' if ksr.get('document_cache', True) else 'off'}):",
         "",
         f"- first token: p50 {_fmt(_get(latency, 'first_token_ms', 'p50'), '.1f')} ms; "
@@ -145,6 +153,7 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         "Commands: `writer-bench latency --model MODEL --text PASSAGE --threads 2 --json` and "
         "`writer-bench ksr --model MODEL --text PASSAGE --json`.",
         "",
+        *calibration_lines(calibration),
     ]
     lines += lineage_table(load_list(out / "lineage.json"))
     samples = summary.get("samples") or []
@@ -153,6 +162,40 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         for s in samples:
             lines += [f"> **{s['prompt']}**{s['continuation']}", ""]
     return "\n".join(lines)
+
+
+def calibration_lines(report: dict) -> list[str]:
+    """The suggestion confidence stored in the q8_0 file, and the table it was chosen from
+    (results/calibrate.json, from writer-bench calibrate --write)."""
+    if not report:
+        return []
+    met = (
+        f"the most ksr_word with acceptance at least {report.get('min_acceptance')}"
+        if report.get("met_min_acceptance")
+        else f"no threshold reached acceptance {report.get('min_acceptance')}: the highest "
+        "acceptance"
+    )
+    lines = [
+        "## Suggestion confidence",
+        "",
+        f"**{report.get('confidence')}**, stored in the q8_0 file (GGUF key "
+        "`writer.suggestion.confidence`): the app and writer-bench use it unless the writer "
+        f"sets their own. Chosen on the {report.get('chars', 0):,}-character val passage as "
+        f"{met} (ksr_word {_fmt(report.get('ksr_word'), '.3f')}, acceptance "
+        f"{_fmt(report.get('acceptance_rate'), '.3f')}). Command: `writer-bench calibrate "
+        "--model MODEL --text PASSAGE --write`.",
+        "",
+        "| confidence | ksr_word | acceptance | shown | chars/accept |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in report.get("rows", []):
+        mark = " (chosen)" if r.get("confidence") == report.get("confidence") else ""
+        lines.append(
+            f"| {r.get('confidence')}{mark} | {_fmt(r.get('ksr_word'), '.3f')} | "
+            f"{_fmt(r.get('acceptance_rate'), '.3f')} | {r.get('shown')} | "
+            f"{_fmt(r.get('mean_accepted_chars'), '.2f')} |"
+        )
+    return [*lines, ""]
 
 
 def load_list(path: Path) -> list:

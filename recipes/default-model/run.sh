@@ -25,7 +25,9 @@
 # never trained on: it only scores the model. Everything is written under --out:
 #   train/            the writer-finetune train run (checkpoints, metrics.jsonl, loss_curve.png)
 #   <name>-f32.gguf, <name>-q8_0.gguf, <name>-q4_k_m.gguf   (each verified against PyTorch)
-#   results/*.json    export, eval and writer-bench figures
+#   results/*.json    export, eval and writer-bench figures (calibrate.json: the
+#                     q8_0's suggestion confidence, chosen on the val passage and
+#                     stored in the file, which ksr and the app then use)
 #   MODEL_CARD.md     all of it
 # The script stops at the first step that fails. Re-running it resumes training
 # from the last checkpoint (a finished run is not retrained).
@@ -121,7 +123,7 @@ if [ -n "$FROM" ]; then
 fi
 fi
 
-step "4/5 writer-bench latency and ksr (q8_0, $THREADS threads, val passage)"
+step "4/5 writer-bench calibrate --write, latency and ksr (q8_0, $THREADS threads, val passage)"
 VAL_PASSAGE="$OUT/results/val-passage.txt"
 "$PY" - "$CORPUS/val.txt.xz" "$VAL_PASSAGE" "$PASSAGE_CHARS" <<'PYEOF'
 import lzma, sys
@@ -133,6 +135,10 @@ mid = text.find("\n\n", len(text) // 2) + 2
 end = text.rfind("\n\n", mid, mid + n)
 open(sys.argv[2], "w", encoding="utf-8").write(text[mid:end if end > mid else mid + n])
 PYEOF
+# The q8_0's own suggestion confidence: the most ksr_word with acceptance >= 0.45 on the
+# passage, stored in the file (GGUF metadata), so ksr below and the app use it.
+"$PY" -m writer_app.bench calibrate --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" \
+  --threads "$THREADS" --chars "$PASSAGE_CHARS" --write --json > "$OUT/results/calibrate.json"
 "$PY" -m writer_app.bench latency --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \
   --n-ctx 512 --json "${BENCH_LIMIT[@]}" > "$OUT/results/latency.json"
 "$PY" -m writer_app.bench ksr --model "$OUT/$NAME-q8_0.gguf" --text "$VAL_PASSAGE" --threads "$THREADS" \

@@ -40,7 +40,7 @@ def test_a_suggestion_is_as_sure_as_the_threshold_and_a_higher_one_cuts_it(engin
     s = engine.suggest("The dragon")
     assert s.text == " flew over the mountain."
     sure = s.extra.confidence
-    assert engine.config.confidence <= sure < 1
+    assert engine.confidence <= sure < 1
     with with_config(engine, confidence=min(0.999, sure * 1.01)) as stricter:
         t = stricter.suggest("The dragon")
     # The last boundary (after the full stop) no longer passes: the cut moves back a word end.

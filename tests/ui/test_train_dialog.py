@@ -76,6 +76,7 @@ def start_run(window, texts, dialogs, tmp_path, **kw):
     dialog.include_document.setChecked(False)
     dialog.set_folder(texts)
     dialog.extra_args = tiny_args(tmp_path / "cache", **kw)
+    dialog.calibrate_args = ["--chars", "300", "--no-refine"]  # short: minutes of CPU otherwise
     dialogs.answers = [YES]  # "Little text… Train anyway?"
     assert dialog.start()
     return dialog, dialog.run, dialog.panel

@@ -18,12 +18,14 @@ import os
 import sys
 from pathlib import Path
 
+from writer_app.bench.calibrate import PASSAGE_CHARS, calibrate_report
 from writer_app.bench.errors import BenchError
 from writer_app.bench.ksr import ksr_report
 from writer_app.bench.latency import LatencySettings, boundary_report, latency_report
 from writer_app.bench.project import load_project, paste_of
 from writer_app.bench.quality import STRIDE, WINDOW, ppl_report, quality_report
 from writer_app.engine import Engine, EngineConfig, EngineError
+from writer_app.engine.config import DEFAULT_CONFIDENCE
 
 
 def number(kind: type = int, low: float | None = None, high: float | None = None):
@@ -71,9 +73,9 @@ OPTIONS: dict[str, dict] = {
     "--json": {"action": "store_true", "help": "print the JSON on one line"},
     "--confidence": {
         "type": number(float, 0, 1),
-        "default": EngineConfig.confidence,
         "help": "suggestion confidence, 0 to show everything; for quality, the gated "
-        "settings' threshold (default %(default)s)",
+        "settings' threshold (default: the model's calibrated value, else "
+        f"{DEFAULT_CONFIDENCE}; the report's confidence_source says which)",
     },
     "--no-cache": {
         "action": "store_true",
@@ -117,6 +119,19 @@ OPTIONS: dict[str, dict] = {
         "help": "tokens between perplexity windows (default %(default)s)",
     },
     "--no-ppl": {"action": "store_true", "help": "skip the perplexity"},
+    "--write": {
+        "action": "store_true",
+        "help": "store the chosen confidence in the model file (its GGUF metadata)",
+    },
+    "--chars": {
+        "type": number(int, 100),
+        "default": PASSAGE_CHARS,
+        "help": "type about this many characters of TEXT (default %(default)s)",
+    },
+    "--no-refine": {
+        "action": "store_true",
+        "help": "measure the coarse grid only, not the midpoints beside the best",
+    },
     "--project": {
         "metavar": "FOLDER",
         "help": "type TEXT as a new chapter of this project folder: the engine learns its "
@@ -165,6 +180,11 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "--paste",
         ),
     ),
+    "calibrate": (
+        "the suggestion confidence that suits the model: the most ksr_word with acceptance "
+        "at least 0.45",
+        (*COMMON, "--no-cache", "--chars", "--no-refine", "--write"),
+    ),
 }
 
 
@@ -211,7 +231,7 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
         n_threads=args.threads,
         n_ctx=args.n_ctx,
         n_gpu_layers=args.gpu_layers,
-        confidence=getattr(args, "confidence", EngineConfig.confidence),
+        confidence=getattr(args, "confidence", None),
         document_cache=not getattr(args, "no_cache", False),
     )
 
@@ -233,6 +253,10 @@ def run(args: argparse.Namespace) -> dict:
                 report["project"] = learnt if not paste else None
                 report["paste"] = paste
             return report
+    if args.command == "calibrate":
+        return calibrate_report(
+            config, text, chars=args.chars, refine=not args.no_refine, write=args.write
+        )
     if args.command == "ppl":
         return ppl_report(
             config, text, window=args.window, stride=args.stride, project=project, paste=paste

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from writer_app.engine import Engine, type_through
+from writer_app.engine.config import resolve_confidence
 
 WORD_WITH_SPACE = re.compile(r"\s*\S+")
 
@@ -212,6 +213,13 @@ def ksr_figures(tab: KsrCount, word: KsrCount) -> dict:
     }
 
 
+def confidence_used(engine) -> dict:
+    """Return the threshold an Engine (or RemoteEngine) gates with and where it came from:
+    --confidence ("setting"), the model's calibrated value ("model"), else the default."""
+    value, source = resolve_confidence(engine.config.confidence, engine.info.metadata)
+    return {"confidence": value, "confidence_source": source}
+
+
 def ksr_report(engine: Engine, text: str, *, fast: bool = False, prefix: str = "") -> dict:
     """Run the KSR simulation (Tab only, then Tab + words) on `text`, after `prefix`
     (--paste); return the report."""
@@ -223,7 +231,7 @@ def ksr_report(engine: Engine, text: str, *, fast: bool = False, prefix: str = "
         "model_name": engine.model_name,
         "backend": engine.backend,
         "threads": engine.n_threads,
-        "confidence": engine.config.confidence,
+        **confidence_used(engine),
         "document_cache": engine.config.document_cache,
         "chars": len(text),
         **ksr_figures(tab, word),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from writer_app.bench.baseline import baseline_ms
+from writer_app.bench.ksr import confidence_used
 from writer_app.engine import Engine, EngineConfig, type_through
 from writer_app.engine.client import RemoteEngine
 from writer_app.engine.host import rss_mb
@@ -141,6 +142,7 @@ def latency_report(config: EngineConfig, text: str, settings: LatencySettings) -
             "backend": engine.backend,
             "threads": engine.n_threads,
             "n_ctx": engine.n_ctx,
+            **confidence_used(engine),
             "chars": len(text),
             "requests": len(records),
             "no_suggestion": sum(r["none"] for r in records),

@@ -26,7 +26,7 @@ import sys
 import time
 
 from writer_app.bench.errors import BenchError
-from writer_app.bench.ksr import ksr_figures, type_both_ways
+from writer_app.bench.ksr import confidence_used, ksr_figures, type_both_ways
 from writer_app.bench.project import known_words, load_project, name_report, paste_of
 from writer_app.core.project import scan_project
 from writer_app.engine import Engine, EngineConfig
@@ -43,7 +43,8 @@ from writer_app.engine.sampling import next_token_probs, softmax
 WINDOW = 512  # tokens the model reads per window
 STRIDE = 256  # tokens between the ends of two windows
 
-# name -> the EngineConfig fields that make the setting (confidence None: the one given).
+# name -> the EngineConfig fields that make the setting (confidence None: the one given,
+# or the model's own when none was).
 SETTINGS: dict[str, dict] = {
     "off": {"confidence": 0.0, "document_cache": False},
     "gate only": {"confidence": None, "document_cache": False},
@@ -211,7 +212,8 @@ def quality_report(
     project: str | None = None,
     paste: bool = False,
 ) -> dict:
-    """Run ksr for each of SETTINGS (config.confidence is the gated settings' threshold),
+    """Run ksr for each of SETTINGS (config.confidence, else the model's own, is the gated
+    settings' threshold: gated_confidence says which),
     and ppl with and without the cache unless not `with_ppl`; return the table.
     `project`: TEXT is a new chapter of that folder, learnt as the app does (with
     `paste`: pasted before TEXT instead); the report then measures name completion too.
@@ -231,10 +233,13 @@ def quality_report(
     prefix = paste_of(project) if project is not None and paste else ""
     learnt = names = None
     with Engine(config) as engine:
+        gated = confidence_used(engine)
         if project is not None and not paste:
             learnt = load_project(engine, project)
         for name, fields in SETTINGS.items():
-            confidence = config.confidence if fields["confidence"] is None else fields["confidence"]
+            confidence = fields["confidence"]
+            if confidence is None:
+                confidence = gated["confidence"]
             engine.update_config(
                 dataclasses.replace(
                     config, confidence=confidence, document_cache=fields["document_cache"]
@@ -263,6 +268,7 @@ def quality_report(
             "threads": engine.n_threads,
             "chars": len(text),
             "fast": fast,
+            "gated_confidence": gated,
             "rows": rows,
             "ppl": ppl,
             "project": learnt,

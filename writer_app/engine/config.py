@@ -4,7 +4,8 @@
   nowhere else). The app keeps one in ui/settings.py's AppSettings (persisted
   with QSettings under these field names), sends it to the engine process
   (client.py / host.py), and writer-bench maps its flags onto one.
-  `needs_reload` says which changes need the model loaded again.
+  `needs_reload` says which changes need the model loaded again;
+  `resolve_confidence` which threshold a model gets (its own, unless set).
 - `Suggestion` (with its `SuggestionExtra`) and `RequestStats`: what a
   request gives back, across the engine-process boundary too.
 
@@ -17,8 +18,14 @@ suggestion memo (memo.py) answered. They keep these names.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from gpt2gguf.metadata import model_confidence
+
+# The threshold of a model that carries no calibrated one: measured on val (README).
+DEFAULT_CONFIDENCE = 0.2
 
 
 @dataclass
@@ -37,8 +44,10 @@ class EngineConfig:
     # "Suggestion confidence": a suggestion ends at the last word boundary where
     # the model (document n-grams included) still gives at least this probability that the
     # writer types exactly it next; below it for the first word there is no
-    # suggestion. 0 shows everything. Default measured on val (README).
-    confidence: float = 0.2
+    # suggestion. 0 shows everything. None: the model's choice, the value calibrated
+    # on held-out text and stored in its file (writer-bench calibrate), else
+    # DEFAULT_CONFIDENCE (resolve_confidence).
+    confidence: float | None = None
     # The document n-grams: blend the document's own n-gram counts (names,
     # repeated phrases) into the model's probabilities (ngrams.py). The caller
     # reports the document with Engine.set_document / document_changed.
@@ -59,6 +68,20 @@ class EngineConfig:
 # Settings that need a new llama.cpp model/context when they change; the others
 # apply to the loaded model. The app and the engine both ask needs_reload().
 RELOAD_FIELDS = ("model_path", "n_gpu_layers", "n_ctx", "use_extra_bufts")
+
+
+def resolve_confidence(
+    confidence: float | None, metadata: Mapping[str, object]
+) -> tuple[float, str]:
+    """Return (threshold, where it came from) for the setting `confidence` and a model's
+    metadata (validate.GGUFInfo's): the setting's own value ("setting"), else the model's
+    calibrated one ("model"), else DEFAULT_CONFIDENCE ("default")."""
+    if confidence is not None:
+        return confidence, "setting"
+    calibrated = model_confidence(metadata)
+    if calibrated is not None:
+        return calibrated, "model"
+    return DEFAULT_CONFIDENCE, "default"
 
 
 def needs_reload(old: EngineConfig, new: EngineConfig) -> bool:

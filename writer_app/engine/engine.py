@@ -37,6 +37,7 @@ from writer_app.engine.config import (
     Suggestion,
     SuggestionExtra,
     needs_reload,
+    resolve_confidence,
 )
 from writer_app.engine.errors import EngineError, GenerationCancelled, ModelFileError
 from writer_app.engine.memo import SuggestionMemo
@@ -140,6 +141,17 @@ class Engine:
     def model_name(self) -> str:
         """The model's name from its metadata, else the file name without extension."""
         return self.info.name or self.info.path.stem
+
+    @property
+    def confidence(self) -> float:
+        """The gate's threshold: the setting's, else the model's calibrated one, else the
+        default (config.resolve_confidence; confidence_source says which)."""
+        return resolve_confidence(self.config.confidence, self.info.metadata)[0]
+
+    @property
+    def confidence_source(self) -> str:
+        """Where the gate's threshold came from: "setting", "model" or "default"."""
+        return resolve_confidence(self.config.confidence, self.info.metadata)[1]
 
     @property
     def n_threads(self) -> int:
@@ -393,7 +405,7 @@ class Engine:
         takes part in every suggestion.
         """
         model = self._live()
-        gate = steps.Gate(self.config.confidence, self._ends_word)
+        gate = steps.Gate(self.confidence, self._ends_word)
         project = self._project.counts
         return [
             steps.Cancel(),

@@ -8,6 +8,10 @@ lowest priority (nice 19) with OpenMP threads that sleep rather than spin
 (OMP_WAIT_POLICY=PASSIVE), and the engine keeps one core to itself while the
 run lasts (benchmarks/training_contention.py measures it).
 
+The model a run makes is calibrated like any other (`calibrate_command`:
+writer-bench calibrate --write on the run's held-out text), so that its
+suggestion confidence suits it rather than the bundled model.
+
 The run's settings go to writer-finetune as run.json (`--config`), written
 from finetune.outputs.RunOptions: the app and the trainer share the type, not
 a list of flag spellings. finetune.outputs imports nothing heavy, so the app
@@ -66,6 +70,8 @@ class JobSpec:
     # file): tests pass a tiny --max-steps, --eval-every and --block-size so
     # that a run takes seconds; benchmarks try settings.
     extra_args: list[str] = field(default_factory=list)
+    # More flags for writer-bench calibrate (tests pass a short --chars).
+    calibrate_args: list[str] = field(default_factory=list)
 
     @property
     def export_quant(self) -> str:
@@ -143,6 +149,33 @@ def export_command(spec: JobSpec, weights: Path, gguf: Path) -> list[str]:
         spec.export_quant,
         "--name",
         spec.name,
+    ]
+    return low_priority(cmd)
+
+
+def calibrate_command(spec: JobSpec, gguf: Path) -> list[str] | None:
+    """Return the command line that chooses `gguf`'s suggestion confidence on the run's
+    held-out text and stores it in the file (writer-bench calibrate --write), at low
+    priority; None when the held-out text is missing or has nothing to type."""
+    try:
+        if not spec.val_file.read_text(encoding="utf-8").strip():
+            return None
+    except (OSError, UnicodeDecodeError):
+        return None
+    cmd = [
+        sys.executable,
+        "-m",
+        "writer_app.bench",
+        "calibrate",
+        "--model",
+        str(gguf),
+        "--text",
+        str(spec.val_file),
+        "--threads",
+        str(spec.threads),
+        "--write",
+        "--json",
+        *spec.calibrate_args,
     ]
     return low_priority(cmd)
 

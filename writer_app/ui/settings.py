@@ -11,6 +11,7 @@ parse falls back to its default, and either is told to the writer once
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_RECENT_FILES = 10
 LENGTH_UNITS = ("words", "sentences")
 THEMES = ("light", "dark")
+MODELS_CHOICE = -1.0  # AppSettings.confidence: the model's calibrated value
 # llama.cpp's CPU extra buffer types: "auto" is off on x86-64 Linux with AMX (gpt2gguf/cpu.py).
 EXTRA_BUFFERS = {"auto": None, "on": True, "off": False}
 # Serif faces that read well as prose, best first; the first one installed wins.
@@ -57,8 +59,13 @@ class AppSettings:
     length_unit: str = "words"  # "words" or "sentences"
     length: int = 12  # how many words, or sentences
     alt_temperature: float = 0.8  # sampling temperature of the Alt+] alternatives
-    # "Suggestion confidence": show only what the model is at least this sure of (0: everything)
-    confidence: float = EngineConfig.confidence
+    # "Suggestion confidence": show only what the model is at least this sure of (0:
+    # everything). Negative: the model's choice (MODELS_CHOICE), the value calibrated
+    # for it, else engine.config.DEFAULT_CONFIDENCE. A file saved before models had a
+    # choice holds the old default, 0.2, as a number: it stays the writer's own, since
+    # those versions wrote every field on each save and an untouched 0.2 cannot be told
+    # from a chosen one (Settings' "Let the model choose" goes back).
+    confidence: float = MODELS_CHOICE
     document_cache: bool = True  # learn names and phrases from the document
     font_family: str = ""  # "": the first installed of PROSE_FONTS
     font_size: int = 14  # points
@@ -87,9 +94,14 @@ class AppSettings:
             max_sentences=99 if words else length,
             max_tokens=max(16, 3 * length) if words else 60 * length,
             alt_temperature=self.alt_temperature,
-            confidence=min(max(self.confidence, 0.0), 0.99),
+            confidence=None if self.models_choice else min(self.confidence, 0.99),
             document_cache=self.document_cache,
         )
+
+    @property
+    def models_choice(self) -> bool:
+        """Whether the suggestion confidence is left to the model (not set by the writer)."""
+        return self.confidence < 0
 
     def add_recent_file(self, path: str) -> None:
         """Put `path` first in recent_files, without duplicates, keeping MAX_RECENT_FILES."""
@@ -141,6 +153,8 @@ def load_settings(store: QSettings | None = None) -> AppSettings:
         settings.theme = defaults.theme
     if settings.extra_buffers not in EXTRA_BUFFERS:
         settings.extra_buffers = defaults.extra_buffers
+    if not math.isfinite(settings.confidence):
+        settings.confidence = defaults.confidence
     return settings
 
 

@@ -41,9 +41,16 @@ from gpt2gguf.constants import default_model_path
 from gpt2gguf.errors import ModelFileError
 from gpt2gguf.validate import GGUFInfo, validate_gguf
 from writer_app.core.spelling import languages as spelling_languages
+from writer_app.engine.config import DEFAULT_CONFIDENCE, resolve_confidence
 from writer_app.training.errors import TrainingError
 from writer_app.training.library import ModelCard, delete_model, list_models
-from writer_app.ui.settings import EXTRA_BUFFERS, LENGTH_UNITS, THEMES, AppSettings
+from writer_app.ui.settings import (
+    EXTRA_BUFFERS,
+    LENGTH_UNITS,
+    MODELS_CHOICE,
+    THEMES,
+    AppSettings,
+)
 
 # How sure the model must be, in words: (highest confidence in percent, words), in order.
 CONFIDENCE_WORDS = (
@@ -54,6 +61,11 @@ CONFIDENCE_WORDS = (
     (95, "only when sure"),
 )
 MAX_CONFIDENCE_PERCENT = 95
+# Where the model's choice came from (engine.config.resolve_confidence), for its tooltip.
+CHOICE_SOURCES = {
+    "model": "measured on held-out text when the model was made",
+    "default": "this model has not been measured, so the usual value",
+}
 
 
 def count_parameters(info: GGUFInfo) -> int:
@@ -136,6 +148,8 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        # The suggestion confidence as a number, and whose it is: shown in Advanced.
+        self.confidence_source = QLabel()
         self.advanced = Folded(
             "Advanced",
             self._advanced_box(settings),
@@ -174,10 +188,16 @@ class SettingsDialog(QDialog):
         self.confidence = QSlider(Qt.Orientation.Horizontal)
         self.confidence.setRange(0, MAX_CONFIDENCE_PERCENT)
         self.confidence.setPageStep(5)
-        self.confidence.valueChanged.connect(self._describe_confidence)
         self.confidence_label = QLabel()
-        self.confidence.setValue(round(settings.confidence * 100))
-        self._describe_confidence(self.confidence.value())
+        # The model's own threshold and where it came from; _set_model reads it from the file.
+        self._model_confidence = (DEFAULT_CONFIDENCE, "default")
+        self.models_choice = QCheckBox("Let the model choose")
+        self.models_choice.setChecked(settings.models_choice)
+        self.confidence.valueChanged.connect(self._describe_confidence)
+        self.models_choice.toggled.connect(self._choose_confidence)
+        own = settings.confidence if not settings.models_choice else DEFAULT_CONFIDENCE
+        self.confidence.setValue(round(own * 100))
+        self._choose_confidence(settings.models_choice)
         sure_row = QHBoxLayout()
         sure_row.addWidget(QLabel("suggest freely"))
         sure_row.addWidget(self.confidence, 1)
@@ -191,6 +211,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.enabled)
         form.addRow("Suggestion length (up to)", length_row)
         form.addRow("How sure it must be", sure_row)
+        form.addRow("", self.models_choice)
         form.addRow("", self.confidence_label)
         form.addRow(self.document_cache)
         box = QGroupBox("Writing")
@@ -198,12 +219,32 @@ class SettingsDialog(QDialog):
         return box
 
     def _describe_confidence(self, percent: int) -> None:
-        self.confidence_label.setText(f"Now: {confidence_words(percent)}.")
+        chosen = self.models_choice.isChecked()
+        whose = " (the model's choice)" if chosen else ""
+        self.confidence_label.setText(f"Now: {confidence_words(percent)}{whose}.")
         self.confidence.setToolTip(
             f"Suggestion confidence {percent / 100:.2f}: a suggestion shows only as far as "
             f"the model is at least {percent}% sure you will type it. Further right: fewer, "
             "shorter suggestions, more often right."
         )
+        value, source = self._model_confidence
+        self.models_choice.setToolTip(
+            f"Suggestion confidence: model's choice ({value:.2f}, {CHOICE_SOURCES[source]}). "
+            "Untick to set your own with the slider."
+        )
+        self.confidence_source.setText(
+            f"Suggestion confidence: model's choice ({value:.2f})"
+            if chosen
+            else f"Suggestion confidence: your own ({percent / 100:.2f})"
+        )
+
+    def _choose_confidence(self, chosen: bool) -> None:
+        """Leave the threshold to the model (the slider shows its value, fixed), or give
+        the slider back to the writer, starting where the model's choice was."""
+        self.confidence.setEnabled(not chosen)
+        if chosen:
+            self.confidence.setValue(round(self._model_confidence[0] * 100))
+        self._describe_confidence(self.confidence.value())
 
     def _spelling_box(self, settings: AppSettings) -> QGroupBox:
         self.spelling = _tip(
@@ -339,6 +380,7 @@ class SettingsDialog(QDialog):
         )
         self.show_latency.setChecked(settings.show_latency)
         form = QFormLayout()
+        form.addRow(self.confidence_source)
         form.addRow("CPU threads", self.threads)
         form.addRow("GPU layers", self.gpu_layers)
         form.addRow("CPU extra buffer types", self.extra_buffers)
@@ -371,15 +413,19 @@ class SettingsDialog(QDialog):
     def _set_model(self, path: str) -> None:
         self.model_edit.setText(path)
         shown = path or (str(default_model_path()) if default_model_path() else "")
+        self._model_confidence = (DEFAULT_CONFIDENCE, "default")
         if not shown:
             self.model_info.setText(
                 "No model chosen: suggestions stay off until you choose a .gguf file."
             )
-            return
-        try:
-            self.model_info.setText(describe_model(validate_gguf(shown)))
-        except ModelFileError as err:
-            self.model_info.setText(str(err))
+        else:
+            try:
+                info = validate_gguf(shown)
+                self.model_info.setText(describe_model(info))
+                self._model_confidence = resolve_confidence(None, info.metadata)
+            except ModelFileError as err:
+                self.model_info.setText(str(err))
+        self._choose_confidence(self.models_choice.isChecked())
 
     def refresh_trained(self) -> None:
         """List the trained models: date, base, data size and score."""
@@ -447,7 +493,9 @@ class SettingsDialog(QDialog):
             length=self.length.value(),
             length_unit=self.length_unit.currentText(),
             alt_temperature=round(self.temperature.value(), 2),
-            confidence=round(self.confidence.value() / 100, 2),
+            confidence=MODELS_CHOICE
+            if self.models_choice.isChecked()
+            else round(self.confidence.value() / 100, 2),
             document_cache=self.document_cache.isChecked(),
             font_family=self.font_family.currentFont().family(),
             font_size=self.font_size.value(),

@@ -61,6 +61,8 @@ class TrainDialog(QDialog):
         self.scan_error = ""
         # More writer-finetune flags for every run: tests make runs tiny with them.
         self.extra_args: list[str] = []
+        # More writer-bench calibrate flags (tests: a short --chars, --no-refine).
+        self.calibrate_args: list[str] = []
 
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a folder of your .txt and .md files")
@@ -270,6 +272,7 @@ class TrainDialog(QDialog):
             minutes=self.budget_minutes(),
             threads=train_threads,
             extra_args=list(self.extra_args),
+            calibrate_args=list(self.calibrate_args),
         )
         card = ModelCard(
             gguf="",

@@ -1,6 +1,9 @@
 """A training run as the app sees it: the `writer-finetune train` process, its
 progress read from metrics.jsonl, cancel and resume, and, at the end, the
-scoring of the base and the new model on the writer's held-out text.
+scoring of the base and the new model on the writer's held-out text, then
+the new model's suggestion confidence chosen on that text and stored in its
+file (writer-bench calibrate --write; skipped, with a note in train.log, when
+there is no held-out text).
 
 After a stop, the best model so far can still be made usable (`make_model`:
 `writer-finetune export` of OUT/best, then the same scoring), the run can be
@@ -31,7 +34,14 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 from finetune.outputs import METRICS_FILE, SUMMARY_FILE, EvalRow, ExitCode, TrainingSummary
 from writer_app.core.paths import PRIVATE_FILE_MODE, private_dir
 from writer_app.training.errors import TrainingError
-from writer_app.training.job import JobSpec, command, environment, export_command, low_priority
+from writer_app.training.job import (
+    JobSpec,
+    calibrate_command,
+    command,
+    environment,
+    export_command,
+    low_priority,
+)
 from writer_app.training.library import ModelCard, discard_run, write_card
 from writer_app.training.metrics import MetricsReader, Progress
 
@@ -212,6 +222,7 @@ class TrainingRun(QObject):
             out=run_dir / self.spec.out.relative_to(self.run_dir),
             resume=False,
             extra_args=list(self.spec.extra_args),
+            calibrate_args=list(self.spec.calibrate_args),
         )
         card = replace(
             self.card,
@@ -382,6 +393,44 @@ class TrainingRun(QObject):
             except (ValueError, KeyError, IndexError, TypeError):
                 pass
         self.card.folder = self.run_dir
+        if status == QProcess.ExitStatus.CrashExit:  # Cancel while scoring: no calibration
+            self._scored()
+            return
+        cmd = calibrate_command(self.spec, self.card.gguf_path)
+        if cmd is None:
+            self._note(
+                "No held-out text to calibrate the suggestion confidence on: the model "
+                "uses the usual one."
+            )
+            self._scored()
+            return
+        try:
+            self._log = _open_log(self.run_dir)
+        except OSError:
+            self._log = None  # the calibration's lines still reach the panel's details
+        self._start_process(cmd, self._on_calibrated)
+
+    def _on_calibrated(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._close_log()
+        if status != QProcess.ExitStatus.NormalExit or code != 0:
+            self._note(
+                "The suggestion confidence was not calibrated (stopped, or it failed): the "
+                "model uses the usual one."
+            )
+        self._scored()
+
+    def _note(self, line: str) -> None:
+        """Add `line` to train.log and the panel's details."""
+        try:
+            with _open_log(self.run_dir) as log:
+                log.write(line + "\n")
+        except OSError:
+            pass
+        self.tail.append(line)
+        self.output.emit(line)
+
+    def _scored(self) -> None:
+        """The end of scoring (and calibration): the card written, the run stopped."""
         write_card(self.run_dir, self.card)
         self.model_fresh = True
         if self._stopped_state == "done":
