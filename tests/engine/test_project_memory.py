@@ -164,3 +164,27 @@ def test_unreadable_and_missing_files_are_skipped_not_raised(tmp_path):
     report = memory.build([good, binary, tmp_path / "gone.md"])
     assert report.files == 1 and len(report.skipped) == 2
     assert memory.counts is not None and memory.counts.total == len("words here\n")
+
+
+def test_the_models_own_completion_to_another_known_name_stays():
+    """After "Ma", the index ranks Mars first (met last), but where the model read the
+    sentence as "Martian", another known word, its suggestion is kept; a model that
+    completes to a word no name holds still gives way to the name."""
+    from types import SimpleNamespace
+
+    from writer_app.engine.steps import NameCompletion
+
+    step = NameCompletion(NameIndex([["Mars"], ["Martian"]]))
+    text = "The Martian saw Mars rise. Then the Ma"
+
+    def finish(model: str | None) -> str | None:
+        draft = SimpleNamespace(prompt=SimpleNamespace(text_before=text), final=model)
+        draft.reason, draft.confidence = "gate", 0.5
+        step.end(draft)
+        return draft.final
+
+    assert NameIndex([["Mars"], ["Martian"]]).match(text).word == "Mars"
+    assert finish("rtian warrior") == "rtian warrior"
+    assert finish("rs") == "rs"  # the same name: the model's own words stay too
+    assert finish("n who") == "rs"  # "Man" is no name: the name is offered
+    assert finish(None) == "rs"  # the model silent: the name

@@ -42,6 +42,7 @@ WORD_BEFORE = re.compile(r"(?<![\w-])(?<!\w['’])([A-Z][\w'’-]*)$")
 # a quotation opened after a comma, colon or dash: he said, "There ...).
 SENTENCE_START = re.compile(r"(?:^|\n|[.!?…][\"”’')\]]*\s+|[,:;—–-]\s*[\"“‘'])[\"“‘'(\[]*$")
 LOOK_BACK = 64  # characters that can hold the word being typed
+COMPLETED_WORD = re.compile(r"\w*")  # the word a completion makes of the letters typed
 # Parts of a name that are never completed to on their own (titles, particles).
 NOT_WORDS = frozenset("the of and de la le von van mr mrs ms miss dr sir lady lord".split())
 
@@ -87,6 +88,10 @@ class NameIndex:
     def words(self) -> list[str]:
         """Return every word a name is completed to, sorted."""
         return list(self._words)
+
+    def knows(self, word: str) -> bool:
+        """Return whether `word` is a word of a known name ("Mars" and "Martian" both)."""
+        return word in self._owners
 
     def match(self, text_before: str) -> NameMatch | None:
         """Return the completion of the name being typed at the end of `text_before`, or None."""

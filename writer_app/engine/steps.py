@@ -31,7 +31,7 @@ import numpy as np
 from writer_app.engine import healing, shaping
 from writer_app.engine.config import EngineConfig
 from writer_app.engine.model import LlamaModel
-from writer_app.engine.names import NameIndex
+from writer_app.engine.names import COMPLETED_WORD, NameIndex
 from writer_app.engine.ngrams import DocumentNgrams, NgramCounts, NgramWeights
 from writer_app.engine.pipeline import Draft, Step
 from writer_app.engine.sampling import NextToken, Softmax, greedy_pick, softmax_into
@@ -254,10 +254,13 @@ class NameCompletion(Step):
     left nothing.
 
     The model's own suggestion stays when it already completes the same name
-    (it may say more), when the word starts a sentence and the model is sure
-    of something (there "Th" is "The" far more often than "Thomas"), and
-    whenever the name was typed in full (then only " Quenby" where the model
-    has nothing). `matched` names the full name the suggestion completed.
+    (it may say more), when it completes another known name's word (after
+    "Ma", "Martian" where the index ranked "Mars" first: the model read the
+    sentence, the index only which came last), when the word starts a sentence
+    and the model is sure of something (there "Th" is "The" far more often
+    than "Thomas"), and whenever the name was typed in full (then only
+    " Quenby" where the model has nothing). `matched` names the full name the
+    suggestion completed.
     """
 
     def __init__(self, names: NameIndex):
@@ -280,6 +283,8 @@ class NameCompletion(Step):
             return
         if model and (match.surname_only or match.sentence_start):
             return
+        if model and self.names.knows(COMPLETED_WORD.match(said).group()):
+            return  # the model completes another known name's word
         draft.final, draft.reason, draft.confidence = match.text, "name", None
         self.matched = (match.name,)
 
