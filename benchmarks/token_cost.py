@@ -5,11 +5,12 @@ One run types the first --words words of a text; after each word it asks for
 gpt2gguf.llama.LlamaRunner.complete, greedy), (b) the engine with the gate off
 and the document n-grams off, (c) the engine with the gate off and the
 document n-grams on, fed the text typed so far. The three are asked in turn
-after every word, so a busy machine slows them alike. Prints one JSON object
+after every word, so a busy machine slows them alike; --rounds types the text
+again, for more samples where the machine is noisy. Prints one JSON object
 (per-request and per-token p50/p95 in ms, the ratios to create_completion)
 and the command that made it.
 
-    .venv/bin/python benchmarks/token_cost.py [--model M.gguf] [--text FILE] [--threads 1]
+    .venv/bin/python benchmarks/token_cost.py [--model M.gguf] [--text FILE] [--threads 1] [--rounds 1]
 
 The engine's stop rules are set so that it, too, stops only at --tokens or
 at <|endoftext|>; ratios are of the per-token medians.
@@ -18,6 +19,7 @@ at <|endoftext|>; ratios are of the per-token medians.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shlex
 import statistics
@@ -60,6 +62,7 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n-ctx", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=1, help="times the text is typed")
     args = parser.parse_args()
 
     model = Path(args.model) if args.model else default_model_path()
@@ -81,7 +84,7 @@ def main() -> int:
         Engine(EngineConfig(**{**config.__dict__, "document_cache": False})) as plain,
         Engine(config) as ngrams,
     ):
-        for i in range(1, len(words) + 1):
+        for _, i in itertools.product(range(args.rounds), range(1, len(words) + 1)):
             typed = " ".join(words[:i])
             ngrams.set_document(typed)  # the app reports edits as they happen: not timed
 
@@ -109,6 +112,7 @@ def main() -> int:
         "words": len(words),
         "tokens": args.tokens,
         "threads": args.threads,
+        "rounds": args.rounds,
         "n_ctx": args.n_ctx,
     }
     report["command"] = shlex.join([sys.executable, *sys.argv])

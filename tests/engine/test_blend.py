@@ -1,6 +1,7 @@
 """The engine's next-token blend (the model's softmax, then the project's and the
-document's n-grams) against a straightforward float64 reference of ngrams.py's formula,
-kept here, and against writer-bench's own blend, to the bit."""
+document's n-grams, in one pass over the vocabulary) against a straightforward float64
+reference of ngrams.py's formula, kept here, against mixing the sources in turn, and
+against writer-bench's own blend, to the bit."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ import math
 import numpy as np
 import pytest
 
-from writer_app.engine.ngrams import NgramCounts, NgramWeights
+from writer_app.engine import ngrams as ngrams_module
+from writer_app.engine.ngrams import DocumentNgrams, NgramCounts, NgramWeights
 from writer_app.engine.project_memory import PROJECT_WEIGHTS
-from writer_app.engine.sampling import Softmax, greedy_pick, softmax
+from writer_app.engine.sampling import (
+    Softmax,
+    blend_into,
+    greedy_pick,
+    next_token_probs,
+    softmax,
+)
 
 N_VOCAB = 3000
 
@@ -78,21 +86,32 @@ def case(seed: int):
 
 def engine_probs(logits, sources, shift: int = 0) -> np.ndarray:
     """The engine's blend (steps.Propose): Softmax straight from llama.cpp's logits (an
-    odd address, `shift`), its probabilities into a buffer, each source mixed in turn."""
+    odd address, `shift`), every source's Blend folded in by blend_into, into a buffer."""
     view = np.empty(len(logits) + 4, dtype=np.float32)[shift : shift + len(logits)]
     view[:] = logits
     model = Softmax(len(logits))(view)
-    probs = model.probs_into(np.full_like(logits, np.nan))
-    for weights, counts, context, exclude in sources:
-        weights.mix(probs, counts, context, model.entropy, exclude)
-    return probs
+    blends = [
+        weights.blend(counts, context, model.entropy, exclude)
+        for weights, counts, context, exclude in sources
+    ]
+    return blend_into(model, blends, np.full_like(logits, np.nan))
 
 
-def full_vocabulary(logits, sources) -> np.ndarray:
-    """writer-bench's blend: softmax (a new array), then NgramWeights.mix in turn."""
+def mixed_in_turn(logits, sources) -> np.ndarray:
+    """softmax (a new array), then NgramWeights.mix for each source in turn."""
     probs, entropy = softmax(logits)
     for weights, counts, context, exclude in sources:
         weights.mix(probs, counts, context, entropy, exclude)
+    return probs
+
+
+def writer_bench(logits, sources) -> np.ndarray:
+    """writer-bench's blend: next_token_probs, the project (if any) passed along."""
+    *project, (weights, counts, context, exclude) = sources
+    document = DocumentNgrams(lambda text: [], N_VOCAB)
+    document.counts = counts
+    pair = (project[0][0], project[0][1]) if project else None
+    probs, _ = next_token_probs(logits, document, weights, context, exclude, pair)
     return probs
 
 
@@ -109,6 +128,28 @@ def test_the_engines_blend_is_the_reference_distribution_and_picks_its_most_like
 
 
 @pytest.mark.parametrize("seed", range(12))
+def test_one_pass_over_the_vocabulary_is_mixing_each_source_in_turn(seed):
+    logits, sources = case(seed)
+    np.testing.assert_allclose(
+        engine_probs(logits, sources), mixed_in_turn(logits, sources), rtol=1e-6, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
 def test_the_engines_blend_is_writer_benchs_to_the_bit(seed):
     logits, sources = case(seed)
-    assert np.array_equal(engine_probs(logits, sources, seed % 4), full_vocabulary(logits, sources))
+    assert np.array_equal(engine_probs(logits, sources, seed % 4), writer_bench(logits, sources))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_small_parts_added_in_python_are_numpys_fancy_indexing_to_the_bit(seed, monkeypatch):
+    logits, sources = case(seed)
+    in_python = engine_probs(logits, sources)
+    monkeypatch.setattr(ngrams_module, "SMALL_PART", -1)  # every part through numpy
+    assert np.array_equal(in_python, engine_probs(logits, sources))
+
+
+def test_without_evidence_the_blend_is_softmax_to_the_bit():
+    logits, _ = case(0)
+    never_seen = [(NgramWeights(), NgramCounts(N_VOCAB), [1, 2, 3], None)]
+    assert np.array_equal(engine_probs(logits, never_seen, 1), softmax(logits)[0])

@@ -100,6 +100,38 @@ def test_incremental_updates_equal_a_rebuild_after_random_edits(tokenize, monkey
         assert_same_counts(doc, rebuilt(tokenize, text))
 
 
+def test_followers_are_the_counts_whether_merged_pending_or_both(tokenize):
+    """followers() reads the sorted arrays, the recent changes, or both merged; its
+    per-token form suffix_followers() gives each suffix's, up to the first never seen."""
+    tokens = np.array(tokenize(TRAIN_TEXT[:1500]))
+    merged = NgramCounts(N_VOCAB)
+    merged.rebuild([tokens])
+    pending = NgramCounts(N_VOCAB)
+    pending.add(tokens)  # nothing merged: every count is a recent change
+    both = NgramCounts(N_VOCAB)
+    both.add(tokens[:600])
+    both.add(tokens[::-1])  # the same tokens in another order: other n-grams, same contexts
+    both.merge()
+    both.add(tokens[::-1], -1)  # changes that take merged counts down, many to zero
+    both.add(tokens[600:])
+    want: dict[tuple[int, ...], dict[int, int]] = {}
+    for gram, count in merged.as_dict().items():
+        want.setdefault(gram[:-1], {})[gram[-1]] = count
+    contexts = {tuple(tokens[i - k : i].tolist()) for i in range(3, len(tokens)) for k in (1, 2, 3)}
+    contexts |= {(50000,), (tokens[0], 50000), (50000, tokens[0], tokens[1])}  # never seen
+    for context in contexts:
+        for counts in (merged, pending, both):
+            ids, cnt = counts.followers(context)
+            assert dict(zip(ids.tolist(), cnt.tolist(), strict=True)) == want.get(context, {})
+            longer = [7, *context]
+            suffixes = [
+                dict(zip(ids.tolist(), cnt.tolist(), strict=True))
+                for ids, cnt in counts.suffix_followers(longer)
+            ]
+            expected = [want.get(tuple(longer[len(longer) - k :])) for k in (1, 2, 3)]
+            assert suffixes == expected[: expected.index(None) if None in expected else 3]
+
+
 def test_an_edit_outside_the_document_is_refused(tokenize):
     doc = DocumentNgrams(tokenize, N_VOCAB, "Short.")
     with pytest.raises(ValueError, match="outside"):

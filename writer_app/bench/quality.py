@@ -114,12 +114,9 @@ def perplexity(
             probs, _ = softmax(row)
             t1 = time.thread_time()
             context = tokens[max(0, i - CONTEXT_TOKENS) : i]
-            if project is not None and document.enabled:
-                final, entropy = softmax(row)
-                PROJECT_WEIGHTS.mix(final, project, context, entropy)
-                lam = weights.mix(final, document.counts, context, entropy)
-            else:
-                final, lam = next_token_probs(row, document, weights, context)
+            # The engine's own blend (Propose), project first, to the bit.
+            pair = (PROJECT_WEIGHTS, project) if project is not None else None
+            final, lam = next_token_probs(row, document, weights, context, project=pair)
             t2 = time.thread_time()
             cache_ms.append(max(0.0, (t2 - t1) - (t1 - t0)) * 1000)
             lambdas.append(lam)

@@ -54,9 +54,48 @@ COMPARE_BLOCK = 65536  # characters compared at once when diffing a synced text
 # A chunk ends after a run of line breaks: a paragraph with the break(s) that close it.
 CHUNK_BOUNDARY = re.compile(r"(?<=\n)(?=[^\n])")
 
+# A blend's part with at most this many tokens is added in a Python loop (Blend.add_into).
+SMALL_PART = 16
+
 Tokenize = Callable[[str], Sequence[int]]
 _NO_IDS = np.empty(0, dtype=np.int64)  # followers() of a context never seen
 _NO_COUNTS = np.empty(0, dtype=np.int32)
+_MINUS_ONE = np.array([-1.0])  # the writer's own token taken back from the unigram's counts
+
+
+@dataclass(frozen=True)
+class Blend:
+    """What one source's n-grams do to a distribution p: the result is keep·p plus,
+    for each part (ids, counts, scale), scale·counts added at ids.
+
+    NgramWeights.blend computes it without touching the vocabulary, so that the
+    engine can fold `keep` into the softmax's own normalisation (one pass over
+    the vocabulary for the model, the project and the document together) and
+    add the few entries the document knows (`add_into`).
+    """
+
+    keep: float = 1.0
+    parts: tuple[tuple[np.ndarray, np.ndarray, float], ...] = ()
+
+    @property
+    def share(self) -> float:
+        """λ, the share of the result the n-grams contributed (0.0: no evidence here)."""
+        return 1.0 - self.keep
+
+    def add_into(self, probs: np.ndarray, factor: float = 1.0) -> None:
+        """Add factor·scale·counts at each part's ids to `probs`, in float64, rounded once.
+
+        A context seen a few times has a handful of followers: a Python loop over
+        them costs less than numpy's fancy indexing (a few µs per call), to the
+        same bits (a float32 read as float64, the same float64 sum, one rounding).
+        """
+        for ids, counts, scale in self.parts:
+            step = factor * scale
+            if len(ids) <= SMALL_PART:
+                for token, count in zip(ids.tolist(), counts.tolist(), strict=True):
+                    probs[token] = float(probs[token]) + step * count
+            else:
+                probs[ids] = probs[ids] + step * counts
 
 
 @dataclass(frozen=True)
@@ -84,58 +123,68 @@ class NgramWeights:
     ) -> float:
         """Blend the document's n-grams into `probs` (the model's next-token probabilities) in place.
 
+        The other arguments are `blend`'s. Returns λ, the share of the result
+        the n-grams contributed (0.0 when the document holds no evidence here).
+        One pass over the vocabulary per call: the engine, mixing two sources
+        per token, folds them into its softmax instead (sampling.blend_into).
+        """
+        blend = self.blend(counts, context, entropy, exclude)
+        if blend.parts:
+            probs *= blend.keep
+            blend.add_into(probs)
+        return blend.share
+
+    def blend(
+        self,
+        counts: NgramCounts,
+        context: Sequence[int],
+        entropy: float | None = None,
+        exclude: int | None = None,
+    ) -> Blend:
+        """Return what mixing `counts` after `context` does to the model's probabilities.
+
         `context` is the token stream before the next token (its last
         max_context tokens are used); `entropy` is the model's (None: the pivot).
         `exclude`: a token of which one occurrence after this context is not
         evidence (the writer's own half-typed word, which the document holds
-        because it was just typed). Returns λ, the share of the result the
-        n-grams contributed (0.0 when the document holds no evidence here).
+        because it was just typed).
         """
         scale = 1.0 if entropy is None else math.exp(-self.beta * (entropy - self.pivot))
-        orders = []  # (weight, None for the dense unigram or (ids, probabilities))
+        orders = []  # (weight, ids, counts, their sum), from the unigram up
         total, distinct, own = counts.total, counts.distinct, 0
-        if exclude is not None and counts.unigram[exclude] > 0:
-            own = 1
-            total -= 1
-            distinct -= int(counts.unigram[exclude] == 1)
+        if exclude is not None:
+            held = int(counts.unigram[exclude])
+            if held:
+                own, total, distinct = 1, total - 1, distinct - (held == 1)
         if total > 0:
-            orders.append((self._weight(0, total, distinct, scale), None))
-        for k in range(1, min(counts.max_context, len(context)) + 1):
-            ids, cnt = counts.followers(context[len(context) - k :])
-            if exclude is not None and len(ids):
+            ids, cnt = counts.unigram_support()
+            orders.append((self._weight(0, total, distinct, scale), ids, cnt, total))
+        for k, (ids, cnt) in enumerate(counts.suffix_followers(context), start=1):
+            if exclude is not None:
                 at = np.flatnonzero(ids == exclude)
                 if len(at):
                     cnt = cnt.copy()
                     cnt[at[0]] -= 1
                     ids, cnt = ids[cnt > 0], cnt[cnt > 0]
-            if len(ids) == 0:
-                break  # a longer context cannot have been seen if this one was not
+                    if len(ids) == 0:
+                        break  # as if never seen: the longer contexts held only this one too
             n = int(cnt.sum())
-            orders.append((self._weight(k, n, len(ids), scale), (ids, cnt / n)))
+            orders.append((self._weight(k, n, len(ids), scale), ids, cnt, n))
         if not orders:
-            return 0.0
+            return Blend()
         # q_k = (1-w_k)·q_{k-1} + w_k·ngrams_k from q_{-1} = model: the model keeps
         # the product of all (1-w), each order its w times the (1-w) of those above it.
         keep = 1.0
-        for w, _ in orders:
+        for w, *_ in orders:
             keep *= 1.0 - w
-        probs *= keep
+        parts = []
         above = 1.0
-        for w, dist in reversed(orders):
-            share = w * above
+        for w, ids, cnt, n in reversed(orders):
+            parts.append((ids, cnt, w * above / n))
             above *= 1.0 - w
-            if dist is None:
-                # Only the tokens the document holds move (the others add 0.0 and
-                # stay as they were), so they alone are touched: a few hundred
-                # entries instead of the whole vocabulary, to the same values.
-                ids, cnt = counts.unigram_support()
-                probs[ids] = probs[ids] + (share / total) * cnt
-                if own:
-                    probs[exclude] -= share / total
-            else:
-                ids, p = dist
-                probs[ids] += share * p
-        return 1.0 - keep
+        if own and total > 0:  # the unigram (the last part) counted the writer's own token
+            parts.append((np.array([exclude]), _MINUS_ONE, parts[-1][2]))
+        return Blend(keep, tuple(parts))
 
     def _weight(self, k: int, n: int, u: int, scale: float) -> float:
         evidence = n / u if k == 0 else (n / u) ** self.power
@@ -277,19 +326,48 @@ class NgramCounts:
     def followers(self, context: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Return (token ids, counts) of what followed `context` (1..max_context tokens), maybe empty."""
         k = len(context)
-        bits = self.bits
         ctx = 0
         for j in range(1, k + 1):
-            ctx |= int(context[k - j]) << (bits * (j - 1))
-        keys = self._keys[k]
-        first, past = ctx << bits, (ctx + 1) << bits
-        if past < (1 << 64):  # both ends in one search: this runs per generated token
-            lo, hi = keys.searchsorted(np.array((first, past), dtype=np.uint64)).tolist()
-        else:
-            lo, hi = int(keys.searchsorted(np.uint64(first))), len(keys)
+            ctx |= int(context[k - j]) << (self.bits * (j - 1))
+        return self._followers(k, ctx)
+
+    def suffix_followers(self, context: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Return followers() of the last 1, 2, ... max_context tokens of `context`, up to the
+        first never seen (a longer context cannot have been seen if a shorter one was not).
+
+        One call per generated token: each context packs the shorter one's key.
+        """
+        out = []
+        ctx = 0
+        for k in range(1, min(self.max_context, len(context)) + 1):
+            ctx |= int(context[len(context) - k]) << (self.bits * (k - 1))
+            ids, cnt = self._followers(k, ctx)
+            if not len(ids):
+                break
+            out.append((ids, cnt))
+        return out
+
+    def _followers(self, k: int, ctx: int) -> tuple[np.ndarray, np.ndarray]:
+        """followers() of the context of `k` tokens packed into `ctx`."""
+        bits, keys = self.bits, self._keys[k]
+        lo = hi = 0
+        if len(keys):
+            first, past = ctx << bits, (ctx + 1) << bits
+            if past < (1 << 64):  # both ends in one search: this runs per generated token
+                lo, hi = keys.searchsorted(np.array((first, past), dtype=np.uint64)).tolist()
+            else:
+                lo, hi = int(keys.searchsorted(np.uint64(first))), len(keys)
         pending = self._pending[k].get(ctx)
-        if lo == hi and not pending:
-            return _NO_IDS, _NO_COUNTS
+        if lo == hi:
+            if not pending:
+                return _NO_IDS, _NO_COUNTS
+            # Seen only since the last merge (a short document: always): the changes are
+            # the counts, all positive (a count that fell to zero leaves the table).
+            n = len(pending)
+            return (
+                np.fromiter(pending.keys(), dtype=np.int64, count=n),
+                np.fromiter(pending.values(), dtype=np.int64, count=n),
+            )
         ids = (keys[lo:hi] & np.uint64((1 << bits) - 1)).astype(np.int64)
         cnt = self._counts[k][lo:hi]
         if pending:

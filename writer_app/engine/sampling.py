@@ -6,7 +6,8 @@ the probabilities (softmax, blended with the document n-grams). Greedy
 picking reads the logits alone when the best token leads by a clear margin,
 which is what the probabilities would have said; everything else (the gate,
 the n-gram blend, sampling, a near tie) computes the probabilities exactly
-as writer-bench does (next_token_probs), into buffers reused token after token.
+as writer-bench does (next_token_probs, blend_into), into buffers reused
+token after token.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from writer_app.engine.ngrams import DocumentNgrams, NgramWeights
+from writer_app.engine.ngrams import Blend, DocumentNgrams, NgramCounts, NgramWeights
 
 TOP_K_PREFILTER = 200  # sampling looks at the 200 likeliest tokens only (keeps it O(k))
 # A logit this far below the best one gives a probability at least 0.1% smaller,
@@ -55,10 +56,11 @@ class Softmax:
 
     Calling it on the logits fills `exp` with exp(logits - top), reading the
     logits where llama.cpp left them (no copy), and sets `entropy`;
-    `probs_into` then divides into a buffer. The same float32 operations on
-    the same values as softmax(), so the same results to the bit. (The one
-    pass over the whole vocabulary nothing can skip is the exp: its sum is
-    every probability's denominator.)
+    `probs_into` then divides into a buffer: the same float32 operations on
+    the same values as softmax(), so the same results to the bit (scaled by
+    `keep` when the n-grams take a share, blend_into). The one pass over the
+    whole vocabulary nothing can skip is the exp: its sum is every
+    probability's denominator.
     """
 
     def __init__(self, n_vocab: int):
@@ -73,9 +75,32 @@ class Softmax:
         self.entropy = _entropy(self.exp, logits, top, self.total)
         return self
 
-    def probs_into(self, out: np.ndarray) -> np.ndarray:
-        """Write the probabilities into `out`; return it."""
-        return np.divide(self.exp, self.total, out=out)
+    def probs_into(self, out: np.ndarray, keep: float = 1.0) -> np.ndarray:
+        """Write the probabilities, times `keep`, into `out`; return it.
+
+        keep = 1.0 divides by the very total softmax() divides by: the same bits.
+        """
+        return np.divide(self.exp, self.total / keep, out=out)
+
+
+def blend_into(model: Softmax, blends: Sequence[Blend], out: np.ndarray) -> np.ndarray:
+    """Write the model's probabilities with `blends` mixed in, each on top of those
+    before it, into `out`; return it.
+
+    Mixing in turn (NgramWeights.mix, one after another) would scale the whole
+    vocabulary once per blend. Here the model's probabilities are scaled by
+    all the keeps in the softmax's own normalisation, and each blend's few
+    entries by the keeps of the blends after it: one pass over the vocabulary.
+    """
+    keep = 1.0
+    for blend in blends:
+        keep *= blend.keep
+    model.probs_into(out, keep)
+    after = 1.0
+    for blend in reversed(blends):
+        blend.add_into(out, after)
+        after *= blend.keep
+    return out
 
 
 def next_token_probs(
@@ -84,20 +109,24 @@ def next_token_probs(
     weights: NgramWeights,
     context: Sequence[int],
     own: int | None = None,
+    project: tuple[NgramWeights, NgramCounts] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Return the engine's next-token probabilities and the document n-grams' share λ of them.
 
-    The model's softmax, blended with the document's n-gram counts when they
-    are on (λ = 0.0 when they are off or know nothing here). `context` is the
-    token stream the logits followed; `own` a token the document holds next
-    only because the writer just typed it (NgramWeights.mix). writer-bench ppl
-    scores text with this same function; the engine's Propose step computes
-    the same into reused buffers.
+    The model's softmax, blended with the project memory's n-grams (`project`:
+    its weights and counts) and then the document's when they are on (λ = 0.0
+    when they are off or know nothing here). `context` is the token stream
+    the logits followed; `own` a token the document holds next only because
+    the writer just typed it (NgramWeights.blend). writer-bench scores text
+    with this function; the engine's Propose step computes the same, to the
+    bit, into reused buffers.
     """
-    probs, entropy = softmax(logits)
     if not document.enabled:
-        return probs, 0.0
-    return probs, weights.mix(probs, document.counts, context, entropy, own)
+        return softmax(logits)[0], 0.0
+    model = Softmax(len(logits))(logits)
+    blends = [] if project is None else [project[0].blend(project[1], context, model.entropy)]
+    blends.append(weights.blend(document.counts, context, model.entropy, own))
+    return blend_into(model, blends, np.empty(len(logits), dtype=np.float32)), blends[-1].share
 
 
 class NextToken:

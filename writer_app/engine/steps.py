@@ -32,9 +32,15 @@ from writer_app.engine import healing, shaping
 from writer_app.engine.config import EngineConfig
 from writer_app.engine.model import LlamaModel
 from writer_app.engine.names import COMPLETED_WORD, NameIndex
-from writer_app.engine.ngrams import DocumentNgrams, NgramCounts, NgramWeights
+from writer_app.engine.ngrams import Blend, DocumentNgrams, NgramCounts, NgramWeights
 from writer_app.engine.pipeline import Draft, Step
-from writer_app.engine.sampling import NextToken, Softmax, greedy_pick, softmax_into
+from writer_app.engine.sampling import (
+    NextToken,
+    Softmax,
+    blend_into,
+    greedy_pick,
+    softmax_into,
+)
 from writer_app.engine.sampling import Pick as PickFunction
 
 
@@ -352,13 +358,14 @@ class Propose(Step):
 
             draft.next = NextToken(logits, materialize=materialize)
             return
-        entropy = self._softmax(logits).entropy
-        self._softmax.probs_into(probs)
-        project = 0.0
+        model = self._softmax(logits)
+        context, entropy = draft.context, model.entropy
+        project = Blend()
         if self.project is not None:
-            project = self.project_weights.mix(probs, self.project, draft.context, entropy)
-        document = self.weights.mix(probs, self.ngrams.counts, draft.context, entropy, own)
+            project = self.project_weights.blend(self.project, context, entropy)
+        document = self.weights.blend(self.ngrams.counts, context, entropy, own)
         # The document's blend comes last: the project keeps what it left of its share.
-        self.project_sum += project * (1.0 - document)
-        draft.lam_sum += 1.0 - (1.0 - project) * (1.0 - document) if project else document
+        blend_into(model, (project, document), probs)
+        self.project_sum += project.share * document.keep
+        draft.lam_sum += 1.0 - project.keep * document.keep if project.parts else document.share
         draft.next = NextToken(logits, probs)
