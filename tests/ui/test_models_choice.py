@@ -28,7 +28,9 @@ def calibrated(trained_gguf, tmp_path_factory):
 
 
 def store_with(tmp_path, lines: str) -> QSettings:
-    path = tmp_path / "old.ini"
+    # One file per content: QSettings caches a file by path, size and mtime, so rewriting
+    # one path with a same-length line in the same second would read the old values.
+    path = tmp_path / f"old-{len(list(tmp_path.glob('old-*.ini')))}.ini"
     path.write_text(f"[General]\n{lines}\n", encoding="utf-8")
     return QSettings(str(path), QSettings.Format.IniFormat)
 
