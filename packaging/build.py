@@ -1,7 +1,7 @@
 """Build the desktop bundle of Writer for Linux: one folder, a .tar.xz and a .deb.
 
     .venv/bin/python packaging/build.py [--out build/packaging] [--no-deb] [--no-tar] [--quick]
-                                        [--cpu-variants x64,sse42,sandybridge]
+                                        [--cpu-variants x64,sse42,sandybridge] [--tools-index URL]
 
 Steps: PyInstaller (packaging/linux/writer-app.spec) makes the one-folder
 bundle `dist/writer/` (the app, its engine process, llama.cpp, the bundled
@@ -18,6 +18,13 @@ libggml-cpu-<variant>.so per instruction level; the bundle holds them all, and
 --cpu-variants keeps only those named (an old CPU, simulated: the app then
 picks the best of those). On a native build there are none, and the option
 only warns.
+
+Training's packages stay out (torch alone is 754 MB); the bundle carries pip
+and resources/training-tools.json (packaging/training_tools.py): the releases
+of this environment's torch, transformers and the rest, their size, and the
+index torch's CPU build comes from (--tools-index; '' leaves it to pip's own
+configuration, as the offline tests do). Train on My Writing installs them once,
+on the writer's say, into the user's data folder.
 
 Prints one JSON object: the paths, sizes (bytes) and the seconds each step took.
 Needs PyInstaller (pip install -e '.[bundle]'); the .deb needs dpkg-deb.
@@ -39,9 +46,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "packaging"))  # when loaded by path (the tests)
+from training_tools import TORCH_CPU_INDEX, ToolsError, tools_spec  # noqa: E402
+
 LINUX = ROOT / "packaging" / "linux"
 APP_ID = "io.github.writerapp.Writer"
 SPEC = LINUX / "writer-app.spec"
+TOOLS_SPEC = "training-tools.json"  # writer_app.training.tools.SPEC_NAME
 CPU_VARIANT = re.compile(r"^libggml-cpu-([A-Za-z0-9_]+)\.so$")  # as gpt2gguf.llama finds them
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 DEB_DEPENDS = (  # what Qt's xcb platform needs from the system (the bundle holds the rest)
@@ -249,6 +260,7 @@ def build(
     deb: bool = True,
     quick: bool = False,
     cpu_variants: Sequence[str] | None = None,
+    tools_index: str = TORCH_CPU_INDEX,
 ) -> dict:
     """Build everything into `out`; return the summary (paths, sizes, seconds, and the CPU
     variants bundled: [] for a native build).
@@ -256,6 +268,7 @@ def build(
     `quick` (the tests): no .tar.xz and an uncompressed .deb, the same files in
     seconds instead of minutes (xz took 5 to 7 minutes each on 2 busy cores).
     `cpu_variants`: keep only these of a portable build's CPU variants.
+    `tools_index`: where the training tools' torch comes from ('' for pip's own index).
     """
     tar = tar and not quick
     out.mkdir(parents=True, exist_ok=True)
@@ -263,6 +276,12 @@ def build(
     t = time.perf_counter()
     bundle = pyinstaller(out)
     seconds["pyinstaller"] = time.perf_counter() - t
+    try:
+        tools = tools_spec(tools_index)
+    except ToolsError as err:
+        raise BuildError(f"training tools: {err}") from None
+    (bundle / "_internal" / "resources" / TOOLS_SPEC).write_text(json.dumps(tools, indent=1))
+    summary["training_tools"] = tools
     lib = bundle / "_internal" / "llama_cpp" / "lib"
     summary["cpu_variants"] = (
         sorted(cpu_variant_files(lib))
@@ -305,6 +324,13 @@ def main(argv: list[str] | None = None) -> int:
         help="keep only these CPU variants of a portable llama.cpp build (e.g. "
         "x64,sse42,sandybridge: an old CPU, simulated); a native build only warns",
     )
+    parser.add_argument(
+        "--tools-index",
+        default=TORCH_CPU_INDEX,
+        metavar="URL",
+        help=f"the extra index the training tools' torch comes from (default {TORCH_CPU_INDEX}; "
+        "'' for pip's own configuration only)",
+    )
     args = parser.parse_args(argv)
     try:
         summary = build(
@@ -313,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             deb=not args.no_deb,
             quick=args.quick,
             cpu_variants=args.cpu_variants,
+            tools_index=args.tools_index,
         )
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)

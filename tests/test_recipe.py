@@ -175,3 +175,18 @@ def test_ship_replaces_the_bundled_files_only_when_the_round_improved(tmp_path):
         "loss_curve.png",
         "m-q8_0.gguf",
     ]  # no temporary file left behind
+
+
+def test_each_round_counts_the_rounds_before_it_so_it_draws_new_windows(tmp_path):
+    """run.sh offsets a continued round's seed by `lineage.py count`: a round with the
+    seed of the round before would read the same windows again (batches.get_batch)."""
+
+    def count(start: Path) -> str:
+        cmd = [sys.executable, str(LINEAGE), "count", "--from", str(start)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+
+    start = tmp_path / "m-q8_0.gguf"
+    assert count(start) == "0"  # a model without a lineage: round 1 keeps the profile's seed
+    (tmp_path / "lineage.json").write_text(json.dumps([{"start": "a"}, {"start": "b"}]))
+    assert count(start) == "2"
+    assert "lineage.py\" count --from" in RUN.read_text() and "+ ROUNDS" in RUN.read_text()

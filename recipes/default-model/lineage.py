@@ -3,6 +3,8 @@
     lineage.py round --out OUT --from START.gguf
         after a round's eval: OUT/results/round.json (perplexity before and after)
         and OUT/lineage.json (the start file's lineage plus this round's row)
+    lineage.py count --from START.gguf
+        prints how many rounds START's lineage holds (run.sh offsets the seed by it)
     lineage.py ship --out OUT --name NAME --to resources/models
         copies OUT's q8_0 file, card, loss curve and lineage into --to, only
         when the round lowered val perplexity; otherwise it ships nothing
@@ -67,8 +69,7 @@ def round_row(out: Path, start: Path) -> dict:
 
 def cmd_round(args: argparse.Namespace) -> int:
     row = round_row(args.out, args.start)
-    previous = load(args.start.parent / LINEAGE_FILE)
-    rows = list(previous) if isinstance(previous, list) else []
+    rows = rounds_before(args.start)
     (args.out / LINEAGE_FILE).write_text(json.dumps([*rows, row], indent=1) + "\n")
     (args.out / "results" / "round.json").write_text(json.dumps(row, indent=1) + "\n")
     verdict = "improved" if row["improved"] else "did NOT improve"
@@ -76,6 +77,16 @@ def cmd_round(args: argparse.Namespace) -> int:
         f"round: val perplexity {row['val_ppl_before']} -> {row['val_ppl_after']} ({verdict})",
         file=sys.stderr,
     )
+    return 0
+
+
+def rounds_before(start: Path) -> list:
+    previous = load(start.parent / LINEAGE_FILE)
+    return list(previous) if isinstance(previous, list) else []
+
+
+def cmd_count(args: argparse.Namespace) -> int:
+    print(len(rounds_before(args.start)))
     return 0
 
 
@@ -115,12 +126,14 @@ def main() -> int:
     r = sub.add_parser("round", help="write this round's lineage row and round.json")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--from", dest="start", type=Path, required=True)
+    c = sub.add_parser("count", help="how many rounds the start file's lineage holds")
+    c.add_argument("--from", dest="start", type=Path, required=True)
     s = sub.add_parser("ship", help="copy the round's model into --to if it improved")
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--name", required=True)
     s.add_argument("--to", type=Path, required=True)
     args = ap.parse_args()
-    return cmd_round(args) if args.cmd == "round" else cmd_ship(args)
+    return {"round": cmd_round, "count": cmd_count, "ship": cmd_ship}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@
 # card, loss curve and lineage into resources/models/ -- only if val perplexity
 # improved; otherwise it ships nothing and says so.
 #
+# Flags after -- go to writer-finetune train and override the profile's (for example
+# -- --max-minutes 112 --lr 6e-4).
+#
 # --corpus holds train-*.txt.xz and val.txt.xz (see the corpus README). val is
 # never trained on: it only scores the model. Everything is written under --out:
 #   train/            the writer-finetune train run (checkpoints, metrics.jsonl, loss_curve.png)
@@ -36,8 +39,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CORPUS="" OUT="" PROFILE="" NAME="writer-default" THREADS=2 ONLY="" FROM="" SHIP=""
+TRAIN_EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --) shift; TRAIN_EXTRA=("$@"); break ;;
     --only) ONLY=$2; shift 2 ;;
     --corpus) CORPUS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
@@ -50,7 +55,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$CORPUS" ] && [ -n "$OUT" ] && [ -n "$PROFILE" ] || {
-  echo "usage: run.sh --corpus DIR --out DIR --profile smoke|cpu|cpu-bf16|gpu|continue [--from FILE.gguf [--ship]] [--name NAME] [--threads N] [--only bench]" >&2; exit 2; }
+  echo "usage: run.sh --corpus DIR --out DIR --profile smoke|cpu|cpu-bf16|gpu|continue [--from FILE.gguf [--ship]] [--name NAME] [--threads N] [--only bench] [-- TRAIN FLAGS]" >&2; exit 2; }
 CONFIG="$HERE/$PROFILE.json"
 [ -f "$CONFIG" ] || { echo "run.sh: no profile '$PROFILE' ($CONFIG)" >&2; exit 2; }
 [ -f "$CORPUS/val.txt.xz" ] || { echo "run.sh: $CORPUS/val.txt.xz not found" >&2; exit 2; }
@@ -94,6 +99,12 @@ if [ "$ONLY" != bench ]; then
 START=()
 if [ -n "$FROM" ]; then
   START=(--base "$FROM")
+  # Windows are drawn from (seed, step): a round with the seed of the round before would
+  # read the same windows again. Each round's seed is the profile's plus the number of
+  # rounds the start file's lineage already holds (a --seed after -- still wins).
+  ROUNDS=$("$PY" "$HERE/lineage.py" count --from "$FROM")
+  SEED=$(( $("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("seed", 1337))' "$CONFIG") + ROUNDS ))
+  START+=(--seed "$SEED")
   if [ ! -f "$OUT/results/eval-start.json" ]; then
     step "0/5 eval the start file by the protocol ($EVAL_WINDOWS windows x 512 tokens)"
     "$PY" -m finetune.cli eval "$FROM" --text "$CORPUS/val.txt.xz" --windows "$EVAL_WINDOWS" \
@@ -103,7 +114,7 @@ fi
 step "1/5 train ($PROFILE${FROM:+, from $FROM})"
 OMP_WAIT_POLICY=$TRAIN_OMP nice -n 5 "$PY" -m finetune.cli train --config "$CONFIG" --data "${TRAIN_DATA[@]}" \
   --val-data "$CORPUS/val.txt.xz" --out "$OUT/train" --cache-dir "$OUT/token-cache" \
-  --name "$NAME" --resume "${START[@]}"
+  --name "$NAME" --resume "${START[@]}" "${TRAIN_EXTRA[@]}"
 
 step "2/5 export f32, q8_0, q4_k_m (each verified)"
 for q in f32 q8_0 q4_k_m; do

@@ -50,7 +50,10 @@ def bundle(tmp_path_factory) -> Bundle:
             pytest.skip("dpkg-deb is not installed (apt-get install dpkg-dev)")
         out = tmp_path_factory.mktemp("bundle")
         proc = subprocess.run(
-            [sys.executable, str(ROOT / "packaging" / "build.py"), "--out", str(out), "--quick"],
+            # --tools-index '': the training tools come from this machine's pip
+            # configuration (its local wheels), not from download.pytorch.org.
+            [sys.executable, str(ROOT / "packaging" / "build.py"), "--out", str(out), "--quick",
+             "--tools-index", ""],
             capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr[-4000:]

@@ -8,13 +8,16 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.packaging.conftest import REUSE_ENV, RUN_TIMEOUT_S, clean_command
+from writer_app.training.tools import SPEC_NAME, load_spec
 from writer_app.ui.app import GUI_TEST_TEXT
 
 RESULT_WAIT_S = 240  # the longest a window test may take to report (model load + a ghost)
@@ -99,11 +102,50 @@ def test_the_bundles_dictionary_answers_before_the_hosts(bundle, run_clean, tmp_
     assert "'necessary' flagged" in report_field(proc.stdout, "check")
 
 
-def test_bundle_holds_no_training_packages(bundle):
+def test_bundle_holds_no_training_packages_but_says_which_to_get(bundle):
     internal = bundle.folder / "_internal"
-    for name in ("torch", "transformers", "tokenizers", "finetune/train.pyc"):
+    for name in ("torch", "transformers", "tokenizers"):
         assert not (internal / name).exists(), name
     assert not list(internal.glob("libtorch*"))
+    spec = load_spec(internal / "resources" / SPEC_NAME)
+    assert spec is not None and spec.installed_bytes > 500_000_000  # torch alone is 754 MB
+    # The releases this bundle was built (and is tested) with.
+    assert f"torch=={metadata.version('torch')}" in spec.requirements
+    assert f"transformers=={metadata.version('transformers')}" in spec.requirements
+
+
+def test_training_tools_install_from_the_bundle_and_it_trains_a_model_that_loads(
+    bundle, run_clean, tmp_path
+):
+    """What Train on My Writing does in a bundle: the tools once (the bundle's pip, into the
+    data folder), then training as the app's own --run-module, and the model it made."""
+    # Where packages come from on this machine (its local wheels): a writer's is PyPI.
+    pip_env = {k: v for k, v in os.environ.items() if k.startswith("PIP_")}
+    home = tmp_path / "home"
+    got = run_clean(bundle.exe, "--install-training-tools", home=home, env=pip_env)
+    assert got.returncode == 0, got.stdout + got.stderr
+    tools = home / ".local" / "share" / "writer-app" / "training-tools"
+    assert "The training tools are installed in" in got.stdout
+    assert [p.name for p in tools.iterdir()] == [f"py{sys.version_info[0]}{sys.version_info[1]}"]
+
+    words = "the rain fell on the quiet town and she walked home alone through the dark".split()
+    text = " ".join(words[i % len(words)] for i in range(3000))
+    (tmp_path / "train.txt").write_text(text)
+    (tmp_path / "val.txt").write_text(text[:4000])
+    model = bundle.folder / "_internal" / "resources" / "models" / "writer-default-q8_0.gguf"
+    out = tmp_path / "run"
+    trained = run_clean(
+        bundle.exe, "--run-module", "finetune.cli", "train", "--base", model,
+        "--data", tmp_path / "train.txt", "--val-data", tmp_path / "val.txt", "--out", out,
+        "--max-steps", "2", "--block-size", "64", "--micro-batch", "1", "--batch-tokens", "64",
+        "--eval-every", "1", "--eval-windows", "1", "--threads", "1", home=home,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    gguf = out / "run-q8_0.gguf"
+    assert gguf.is_file(), trained.stderr[-3000:]
+    loads = run_clean(bundle.exe, "--self-test", "--model", gguf, home=home)
+    assert loads.returncode == 0, loads.stdout + loads.stderr
+    assert report_field(loads.stdout, "model").startswith(str(gguf))
 
 
 def start_window_test(bundle, home: Path, out: Path, make_home: bool = True) -> subprocess.Popen:

@@ -20,16 +20,15 @@ imports it without torch installed.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from finetune.outputs import RunOptions
 from writer_app.core.paths import private_dir, private_file
 from writer_app.training.errors import TrainingError
+from writer_app.training.tools import find_spec, module_command
 
 NICE = 19  # the lowest priority: training takes only what the writer leaves
 MIN_FREE_BYTES = 1_000_000_000
@@ -122,9 +121,7 @@ def command(spec: JobSpec) -> list[str]:
     """
     private_file(spec.config_path, spec.options().to_json().encode("utf-8"))
     cmd = [
-        sys.executable,
-        "-m",
-        "finetune.cli",
+        *module_command("finetune.cli"),
         "train",
         "--config",
         str(spec.config_path),
@@ -138,9 +135,7 @@ def export_command(spec: JobSpec, weights: Path, gguf: Path) -> list[str]:
     save_pretrained folder, such as OUT/best) to `gguf`, verified, as the run's own
     export at its end would, at low priority."""
     cmd = [
-        sys.executable,
-        "-m",
-        "finetune.cli",
+        *module_command("finetune.cli"),
         "export",
         str(weights),
         "--out",
@@ -163,9 +158,7 @@ def calibrate_command(spec: JobSpec, gguf: Path) -> list[str] | None:
     except (OSError, UnicodeDecodeError):
         return None
     cmd = [
-        sys.executable,
-        "-m",
-        "writer_app.bench",
+        *module_command("writer_app.bench"),
         "calibrate",
         "--model",
         str(gguf),
@@ -199,7 +192,7 @@ def environment(base: dict[str, str] | None = None, threads: int = 1) -> dict[st
 
 def missing_packages(find=None) -> list[str]:
     """Return the packages training needs that are not installed (empty when none)."""
-    find = find or importlib.util.find_spec
+    find = find or find_spec  # the environment's packages, then the installed tools
     return [name for name in TRAINING_PACKAGES if find(name) is None]
 
 

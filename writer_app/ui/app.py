@@ -3,7 +3,9 @@
 The same entry point runs the engine process in the desktop bundle: there
 sys.executable is the app itself, so the engine client starts
 `writer-app --engine-host --cancel-file PATH` (see ENGINE_HOST_ARG). Qt is
-imported only past that branch, so the engine process never loads it.
+imported only past that branch, so the engine process never loads it. Training's
+processes and the one-time install of its tools start it the same way, with
+--run-module and --run-pip (writer_app/training/tools.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,14 @@ import time
 from pathlib import Path
 
 from writer_app import __version__
+from writer_app.training.tools import (
+    INSTALL_ARG,
+    RUN_MODULE_ARG,
+    RUN_PIP_ARG,
+    install,
+    run_module,
+    run_pip,
+)
 
 ENGINE_HOST_ARG = "--engine-host"  # hidden; writer_app.engine.client passes it when frozen
 SELF_TEST_TEXT = "The old house at the end of the lane had been empty for years, and"
@@ -51,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     # Test builds and CI: open the real window, type, take the ghost with Tab,
     # save into DIR/typed.txt, report in DIR/result.json, wait for DIR/release.
     parser.add_argument("--self-test-gui", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument(
+        INSTALL_ARG,
+        action="store_true",
+        help="get the training tools (PyTorch, Transformers) into the app's data folder, "
+        "as Train on My Writing offers to, and exit",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -77,12 +93,18 @@ def main(argv: list[str] | None = None) -> int:
         from writer_app.engine.host import main as engine_main
 
         return engine_main(argv[1:])
+    if argv[:1] in ([RUN_MODULE_ARG], [RUN_PIP_ARG]):
+        # Training's processes and the one-time install of its tools (see
+        # writer_app/training/tools.py): the bundle has no other Python to run them.
+        return (run_module if argv[0] == RUN_MODULE_ARG else run_pip)(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.self_test:
         return self_test(args.model)
     if args.self_test_spelling:
         return self_test_spelling()
+    if args.install_training_tools:
+        return install()
     app = create_application()
 
     from writer_app.ui.main_window import MainWindow  # after QApplication: it queries fonts

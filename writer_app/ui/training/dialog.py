@@ -37,10 +37,13 @@ from writer_app.training.job import (
     check_packages,
     core_split,
     estimate_bytes,
+    missing_packages,
 )
 from writer_app.training.library import ModelCard, models_dir, new_run_dir
 from writer_app.training.scan import MIN_WORDS, Scan, scan, split, write_split
+from writer_app.training.tools import load_spec
 from writer_app.ui.training.run import TrainingRun
+from writer_app.ui.training.tools_dialog import ToolsInstallDialog, ask_for_tools
 
 OTHER_BUDGET = "Other:"
 DEFAULT_BUDGET = "1 hour"
@@ -63,6 +66,13 @@ class TrainDialog(QDialog):
         self.extra_args: list[str] = []
         # More writer-bench calibrate flags (tests: a short --chars, --no-refine).
         self.calibrate_args: list[str] = []
+        # Where the training tools are looked for, described and installed (tests
+        # point them at their own; None: the environment's, the bundle's spec and
+        # writer_app.training.tools.tools_dir()).
+        self.find_package = None
+        self.tools_spec_path: Path | None = None
+        self.tools_folder: Path | None = None
+        self.tools_install: ToolsInstallDialog | None = None  # while the tools download
 
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("a folder of your .txt and .md files")
@@ -207,6 +217,31 @@ class TrainDialog(QDialog):
 
     # --- starting ------------------------------------------------------------------
 
+    def training_tools_ready(self) -> bool:
+        """Return whether torch and transformers are there. Where they are not and the app
+        knows which to get (the bundle), ask, and with the writer's yes install them in
+        the background (ToolsInstallDialog): Start goes on by itself once they are in.
+        Raises TrainingError naming what to install where the app cannot get them."""
+        if not missing_packages(self.find_package):
+            return True
+        spec = load_spec(self.tools_spec_path)
+        if spec is None:
+            check_packages(self.find_package)  # raises: what to install, and how
+        if self.tools_install is not None:  # Start again while they download
+            self.tools_install.raise_()
+        elif ask_for_tools(spec, self, self.tools_folder):
+            # Not modal: a modal dialog would block the editor too, its grandparent.
+            self.tools_install = ToolsInstallDialog(spec, self, self.tools_folder)
+            self.tools_install.finished.connect(self._tools_finished)
+            self.tools_install.show()
+            self.tools_install.start()
+        return False
+
+    def _tools_finished(self, result: int) -> None:
+        self.tools_install = None
+        if result == QDialog.DialogCode.Accepted:
+            self.start()  # where Start left off
+
     def start(self) -> bool:
         """Check everything, write the training and held-out texts, and start the run.
         Returns whether it started; every refusal is explained to the writer."""
@@ -220,7 +255,8 @@ class TrainDialog(QDialog):
             return False
         base = self.base_model()
         try:
-            check_packages()
+            if not self.training_tools_ready():
+                return False
             if base is None or not base.is_file():
                 raise TrainingError(
                     "There is no model to start from: choose one in Settings → Model first."

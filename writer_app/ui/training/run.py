@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import time
 from collections import deque
 from dataclasses import replace
@@ -44,6 +43,7 @@ from writer_app.training.job import (
 )
 from writer_app.training.library import ModelCard, discard_run, write_card
 from writer_app.training.metrics import MetricsReader, Progress
+from writer_app.training.tools import module_command
 
 POLL_MS = 500  # how often metrics.jsonl is read
 TAIL_LINES = 12  # lines of the process's output shown when it fails
@@ -372,9 +372,7 @@ class TrainingRun(QObject):
         self.card.gguf = str(gguf.relative_to(self.run_dir))
         self._set_state("scoring")
         cmd = [
-            sys.executable,
-            "-m",
-            "writer_app.training.score",
+            *module_command("writer_app.training.score"),
             str(self.spec.base),
             str(gguf),
             str(self.spec.val_file),
