@@ -140,7 +140,7 @@ def test_pip_progress_follows_downloads_then_the_install():
     ]
     for line in lines:
         progress.feed(line)
-    assert progress.text == "Downloading torch (184.2 MB), file 1…"
+    assert progress.text == "Downloading torch (184.2 MB)…"
     assert progress.fraction == 0.5
     assert progress.feed("Collecting transformers==5.24.0")
     assert progress.text == "Looking up transformers…" and progress.fraction is None

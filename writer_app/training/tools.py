@@ -251,7 +251,6 @@ class PipProgress:
     def __init__(self) -> None:
         self.text = "Starting…"
         self.fraction: float | None = None
-        self.downloads = 0
         self.installing = False
         self.errors: list[str] = []
 
@@ -265,14 +264,13 @@ class PipProgress:
             self.fraction = done / total if total else None
             return True
         if m := _DOWNLOADING.match(line):
-            self.downloads += 1
             verb = (
                 "Using the copy downloaded before of"
                 if m.group(1) == "Using cached"
                 else ("Downloading")
             )
             size = f" ({m.group(3)})" if m.group(3) else ""
-            self.text = f"{verb} {package_name(m.group(2))}{size}, file {self.downloads}…"
+            self.text = f"{verb} {package_name(m.group(2))}{size}…"
             self.fraction = 0.0
             return True
         if line.startswith("Installing collected packages"):
