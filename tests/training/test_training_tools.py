@@ -158,3 +158,21 @@ def test_package_names_from_requirements_and_wheel_files():
     assert package_name("typing_extensions-4.16.0-py3-none-any.whl") == "typing_extensions"
     assert package_name("huggingface-hub>=1.0") == "huggingface-hub"
     assert package_name("pyyaml[extra]") == "pyyaml"
+
+
+def test_too_little_room_or_an_unwritable_data_folder_is_said_before_pip_runs(
+    local_pip, tmp_path, monkeypatch
+):
+    huge = ToolsSpec(PROBE_SPEC.requirements, installed_bytes=10**18)  # an exabyte
+    out = io.StringIO()
+    assert install(huge, out=out) == 1
+    assert "Not enough free disk space for the training tools" in out.getvalue()
+    assert not staging_dir().exists() and not installed()
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the data folder should be")
+    monkeypatch.setenv(DATA_DIR_ENV, str(blocked))
+    out = io.StringIO()
+    assert install(PROBE_SPEC, out=out) == 1
+    assert f"Writer cannot write to {tools_dir().parent}" in out.getvalue()
+    assert blocked.read_text() == "a file where the data folder should be"

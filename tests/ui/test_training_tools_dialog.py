@@ -94,3 +94,10 @@ def test_train_dialog_offers_the_tools_with_their_size_then_installs_them_in_the
         "There are only 0 words here: training needs at least 2,000 (and does well with "
         "20,000 or more)."
     ]
+
+
+def test_too_little_room_is_said_and_pip_never_starts(qtbot, local_pip, dialogs):
+    dialog = run_dialog(qtbot, ToolsSpec(SPEC.requirements, 10**18), local_pip)
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert "Not enough free disk space" in dialogs.texts("warning")[0]
+    assert dialog.output == [] and not staging_dir(local_pip).exists()

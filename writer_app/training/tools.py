@@ -33,6 +33,7 @@ from pathlib import Path
 
 from gpt2gguf.constants import RESOURCES_DIR
 from writer_app.core.paths import data_dir
+from writer_app.training.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ TOOLS_FOLDER = "training-tools"
 MARKER = "installed.json"  # written last: the folder holds a finished install
 PARTIAL_SUFFIX = ".partial"
 ERROR_LINES = 6  # of pip's errors, shown when it fails
+SPACE_FACTOR = 1.5  # free space asked for, per installed byte: pip's downloads sit beside
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,31 @@ def staging_dir(folder: Path | None = None) -> Path:
     return folder.with_name(folder.name + PARTIAL_SUFFIX)
 
 
+def prepare_staging(spec: ToolsSpec, folder: Path | None = None) -> Path:
+    """Return an empty staging folder's path for an install of `spec` next to `folder`,
+    its parent created. Raises TrainingError (a message for people) where the data
+    folder cannot be written or has too little room."""
+    folder = folder or tools_dir()
+    discard_staging(folder)
+    staging = staging_dir(folder)
+    try:
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(staging.parent).free
+    except OSError as exc:
+        raise TrainingError(
+            f"Writer cannot write to {staging.parent} ({exc.strerror or exc}), where the "
+            "training tools would go. Check that folder's permissions, then try again."
+        ) from exc
+    need = int(spec.installed_bytes * SPACE_FACTOR)
+    if free < need:
+        raise TrainingError(
+            f"Not enough free disk space for the training tools: they need about "
+            f"{need / 1e9:.1f} GB in {staging.parent}, and {free / 1e9:.2f} GB is free. "
+            "Free some space, then try again."
+        )
+    return staging
+
+
 def discard_staging(folder: Path | None = None) -> None:
     """Remove what a cancelled or failed install left."""
     shutil.rmtree(staging_dir(folder), ignore_errors=True)
@@ -214,10 +241,13 @@ def install(spec: ToolsSpec | None = None, folder: Path | None = None, out=sys.s
         )
         return 2
     print(f"Installing {' '.join(spec.requirements)} into {folder}", file=out, flush=True)
-    discard_staging(folder)
-    staging_dir(folder).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        staging = prepare_staging(spec, folder)
+    except TrainingError as err:
+        print(err, file=out)
+        return 1
     progress = PipProgress()
-    cmd = pip_command(spec, staging_dir(folder))
+    cmd = pip_command(spec, staging)
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as pip:
         for line in pip.stdout:
             if progress.feed(line) and progress.fraction in (None, 0.0, 1.0):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from writer_app.training.errors import TrainingError
 from writer_app.training.tools import (
     ERROR_LINES,
     PipProgress,
@@ -29,7 +30,7 @@ from writer_app.training.tools import (
     discard_staging,
     finish_install,
     pip_command,
-    staging_dir,
+    prepare_staging,
     tools_dir,
 )
 
@@ -92,12 +93,10 @@ class ToolsInstallDialog(QDialog):
 
     def start(self) -> None:
         """Start pip into a fresh staging folder beside the tools' place."""
-        discard_staging(self.folder)
-        staging = staging_dir(self.folder)
         try:
-            staging.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self._fail(f"Writer cannot write to {staging.parent} ({exc.strerror or exc}).")
+            staging = prepare_staging(self.spec, self.folder)
+        except TrainingError as err:
+            self._fail(str(err))
             return
         cmd = pip_command(self.spec, staging)
         self.process.start(cmd[0], cmd[1:])
