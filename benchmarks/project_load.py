@@ -4,6 +4,7 @@ Issue 23's goal: a 1M-word project loads in <= 2 s and takes <= 100 MB.
 
     .venv/bin/python benchmarks/project_load.py [--words 1000000] [--chapters 40]
         [--corpus ../shared/corpus/train-00.txt.xz] [--model M.gguf] [--folder F]
+        [--baseline REV [--repeats 3]]
 
 Writes the first --words words of --corpus (whole paragraphs, .txt or .txt.xz)
 as --chapters chapter files in a temporary folder (or measures the project at
@@ -21,6 +22,14 @@ then waits) and reports:
 - held_mb: what ProjectMemory.nbytes() says it holds (counts + per-file tokens);
 - rebuild_seconds: a build after one chapter changed on disk (only it is read;
   on the written project only, never on --folder).
+
+With --baseline REV (a git revision, e.g. HEAD), project_tokens.py and
+project_memory.py as they were at REV are measured too, in children that
+alternate with the current code's (--repeats of each, on the same project):
+the figures of each side are medians, and "ratio" divides the current
+side's by the baseline's (a ratio taken side by side holds better on a busy
+machine than either time). Both sides must build the same tokens and names
+(the counts are made from the tokens): "same_result" says whether they did.
 """
 
 from __future__ import annotations
@@ -30,10 +39,13 @@ import json
 import lzma
 import os
 import shlex
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,9 +91,52 @@ def _reset_peak() -> bool:
         return False
 
 
-def measure(folder: Path, model: str | None, touch: bool) -> dict:
+# The modules --baseline takes from another revision: the whole of a build's own code.
+BUILD_MODULES = ("writer_app.engine.project_tokens", "writer_app.engine.project_memory")
+
+
+def use_build_code_from(revision: str) -> None:
+    """Make this process's engine build with BUILD_MODULES as they were at git `revision`
+    (the rest of the engine as it is now)."""
+    from writer_app.engine import engine
+
+    for name in BUILD_MODULES:
+        path = name.replace(".", "/") + ".py"
+        source = subprocess.run(
+            ["git", "show", f"{revision}:{path}"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        module = types.ModuleType(name)
+        module.__file__ = f"{revision}:{path}"
+        # Registered before it runs: the old project_memory imports the old project_tokens.
+        sys.modules[name] = module
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    old = sys.modules[BUILD_MODULES[1]]
+    engine.ProjectMemory, engine.LazyFastTokenizer = old.ProjectMemory, old.LazyFastTokenizer
+
+
+def fingerprint(memory, folder: Path) -> str:
+    """Return a digest of what a build made: each file's tokens and name counts, the
+    frequent names (the n-gram counts are made from the tokens by code --baseline keeps)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path, source in sorted(memory._sources.items()):
+        name = path.relative_to(folder).as_posix()
+        digest.update(name.encode() + source.tokens.astype("<i4").tobytes())
+        names = (list(source.capitalised.items()), sorted(source.lower.items()))
+        digest.update(repr(names).encode())
+    digest.update(repr(memory.frequent_names).encode())
+    return digest.hexdigest()
+
+
+def measure(folder: Path, model: str | None, touch: bool, check: bool = False) -> dict:
     """Build `folder`'s project memory in this process's engine; return the figures
-    (with `touch`, also those of a rebuild after one chapter is appended to)."""
+    (with `touch`, also those of a rebuild after one chapter is appended to; with
+    `check`, a fingerprint of what the build made)."""
     from gpt2gguf.constants import default_model_path
     from writer_app.core.project import scan_project
     from writer_app.engine import Engine, EngineConfig
@@ -107,6 +162,8 @@ def measure(folder: Path, model: str | None, touch: bool) -> dict:
             "peak_growth_mb": round((peak - rss0) / 1024, 1) if peak_known else None,
             "held_mb": round(memory.nbytes() / 2**20, 1),
         }
+        if check:  # after the figures: the digest's own memory and time are not measured
+            result["fingerprint"] = fingerprint(memory, folder)
         if touch:
             changed = Path(paths[len(paths) // 2])
             changed.write_text(changed.read_text(encoding="utf-8") + "One more line.\n", "utf-8")
@@ -118,6 +175,53 @@ def measure(folder: Path, model: str | None, touch: bool) -> dict:
         return result
 
 
+def run_child(folder: Path, args: argparse.Namespace, touch: bool, baseline: str | None) -> dict:
+    """Measure `folder` in a fresh child process (with `baseline`, that revision's build code)."""
+    child = [sys.executable, __file__, "--child", "--folder", str(folder)]
+    if args.model:
+        child += ["--model", args.model]
+    if touch:
+        child.append("--touch")
+    if baseline is not None:
+        child += ["--child-code", baseline]
+    if args.baseline is not None:
+        child.append("--check")
+    out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def medians(runs: list[dict]) -> dict:
+    """Return each figure's median over `runs` (the first run's, where not a number)."""
+    return {
+        key: round(statistics.median(r[key] for r in runs), 2)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else value
+        for key, value in runs[0].items()
+    }
+
+
+def compare(folder: Path, args: argparse.Namespace) -> dict:
+    """Measure `folder` --repeats times with --baseline's build code and with the current,
+    alternating; return both sides' medians and the ratios current / baseline."""
+    runs: dict[str, list[dict]] = {"baseline": [], "current": []}
+    for _ in range(args.repeats):
+        # A copy of the project per run: the touched chapter would differ the next time.
+        for side, code in (("baseline", args.baseline), ("current", None)):
+            with tempfile.TemporaryDirectory(prefix="project-load-run-") as tmp:
+                copy = Path(tmp) / "project"
+                shutil.copytree(folder, copy, symlinks=True)
+                runs[side].append(run_child(copy, args, args.folder is None, code))
+    result: dict = {side: medians(r) for side, r in runs.items()}
+    base, cur = result["baseline"], result["current"]
+    result["ratio"] = {
+        key: round(cur[key] / base[key], 3)
+        for key in ("build_seconds", "build_cpu_seconds", "rss_growth_mb", "held_mb")
+        if base.get(key)
+    }
+    result["same_result"] = len({r["fingerprint"] for r in runs["baseline"] + runs["current"]}) == 1
+    return result
+
+
 def main() -> int:
     """Write the project (unless --folder), measure it in a child process; print the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -126,24 +230,30 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--model", help="GGUF whose engine is measured (default: the bundled)")
     parser.add_argument("--folder", type=Path, help="measure this project instead of writing one")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also measure the build code of this git revision"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side (--baseline)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--touch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-code", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # the measuring process: nothing but the engine loaded before
-        print(json.dumps(measure(args.folder, args.model, args.touch)))
+        if args.child_code:
+            use_build_code_from(args.child_code)
+        print(json.dumps(measure(args.folder, args.model, args.touch, args.check)))
         return 0
     with tempfile.TemporaryDirectory(prefix="project-load-") as tmp:
         folder, words = args.folder, None
         if folder is None:
             folder = Path(tmp)
             words = write_project(args.corpus, args.words, args.chapters, folder)
-        child = [sys.executable, __file__, "--child", "--folder", str(folder)]
-        if args.model:
-            child += ["--model", args.model]
-        if words is not None:
-            child.append("--touch")
-        out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
-    result = {"words": words, **json.loads(out.strip().splitlines()[-1])}
+        if args.baseline is not None:
+            measured = compare(folder, args)
+        else:
+            measured = run_child(folder, args, words is not None, None)
+    result = {"words": words, **measured}
     result["command"] = shlex.join([os.path.relpath(sys.executable), *sys.argv])
     print(json.dumps(result, indent=2))
     return 0

@@ -42,7 +42,9 @@ the model's tokenizer gives the whole text (project_tokens.py).
 `fast_tokenizer` picks the bundled GPT-2 tokenizer (HF tokenizers, in Rust)
 when it gives the model's own tokens on PROBE: on the distinct pieces it
 takes about half of llama.cpp's time, for about 30 MB held once a project
-was opened. Memory: the per-file tokens (uint16) and the counts are what a
+was opened, and it runs in a thread of its own (Units), without the GIL,
+while the build cuts the next files: a build cuts every file first, then
+lays out their tokens. Memory: the per-file tokens (uint16) and the counts are what a
 build keeps; its temporaries are freed, and `_return_freed_memory` hands
 glibc's freed pages back to the system, or the engine would keep them.
 
@@ -54,6 +56,7 @@ notes forgot), for name completion (names.py).
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import os
 import sys
@@ -71,10 +74,10 @@ from writer_app.core.project import MAX_FILE_BYTES
 from writer_app.core.text_io import TextFileError, read_text_file
 from writer_app.engine.ngrams import MAX_CONTEXT, NgramCounts, NgramWeights
 from writer_app.engine.project_tokens import (
+    BLOCK_CHARS,
     PROBE,
     Units,
     piecewise,
-    splits_alike,
     tokenize_blocks,
 )
 
@@ -99,6 +102,17 @@ class _Source:
 
     stamp: tuple[int, int]
     tokens: np.ndarray
+    capitalised: Counter
+    lower: Counter
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """A file read anew and cut into units; its tokens are laid out once every file is cut."""
+
+    stamp: tuple[int, int]
+    ids: np.ndarray
+    whole: str | None  # the text, where it is tokenized whole rather than unit by unit
     capitalised: Counter
     lower: Counter
 
@@ -218,16 +232,20 @@ class ProjectMemory:
             tokenize = tokenize.resolve()
         if tokenize is None:
             return BuildReport()
-        units = Units(tokenize if piecewise(tokenize) else None, self.n_vocab)
-        sources: dict[Path, _Source] = {}
-        skipped, read = [], 0
-        for path in paths:
-            source, why = self._source(path, tokenize, units)
-            if source is None:
-                skipped.append((str(path), why))
-                continue
-            read += int(source is not self._sources.get(path))
-            sources[path] = source
+        cut: dict[Path, _Source | _Cut] = {}
+        skipped = []
+        with Units(tokenize if piecewise(tokenize) else None, self.n_vocab) as units:
+            for path in paths:
+                source, why = self._cut(path, units)
+                if source is None:
+                    skipped.append((str(path), why))
+                else:
+                    cut[path] = source
+            # Every file cut before any is tokenized: meanwhile Units' thread tokenized the
+            # new pieces of each file while the next was cut.
+            sources = {path: _tokenized(c, tokenize, units) for path, c in cut.items()}
+        read = sum(isinstance(c, _Cut) for c in cut.values())
+        del cut  # the units' indices: gone before the counting's peak
         self._sources = sources
         used = [s for p, s in sources.items() if p != exclude]
         counts = NgramCounts(self.n_vocab, self.max_context)
@@ -248,7 +266,9 @@ class ProjectMemory:
             callback()
         return report
 
-    def _source(self, path: Path, tokenize: Tokenize, units: Units) -> tuple[_Source | None, str]:
+    def _cut(self, path: Path, units: Units) -> tuple[_Source | _Cut | None, str]:
+        """Return the file at `path` as known (unchanged since the last build) or read and
+        cut now, or None and why it can't be read."""
         try:
             st = path.stat()
         except OSError as err:
@@ -262,16 +282,24 @@ class ProjectMemory:
         except TextFileError as err:
             return None, err.reason
         ids = units.ids(text)
-        if units.tokenizes and splits_alike(text):
-            tokens = units.tokens(ids)
-        else:
-            tokens = tokenize_blocks(tokenize, text, units.dtype)
-        return _Source(stamp, tokens, *units.names(ids)), ""
+        whole = None if units.tokenizes and units.splits_alike(ids) else text
+        return _Cut(stamp, ids, whole, *units.names(ids)), ""
 
     def nbytes(self) -> int:
         """Approximate memory of the counts and the files' tokens (bytes)."""
         counts = self.counts.nbytes() if self.counts is not None else 0
         return counts + sum(s.tokens.nbytes for s in self._sources.values())
+
+
+def _tokenized(source: _Source | _Cut, tokenize: Tokenize, units: Units) -> _Source:
+    """Return `source` with its tokens (a file cut in this build: laid out or tokenized now)."""
+    if isinstance(source, _Source):
+        return source
+    if source.whole is None:
+        tokens = units.tokens(source.ids)
+    else:
+        tokens = tokenize_blocks(tokenize, source.whole, units.dtype)
+    return _Source(source.stamp, tokens, source.capitalised, source.lower)
 
 
 class _BundledTokenizer:
@@ -283,11 +311,33 @@ class _BundledTokenizer:
     def __call__(self, text: str) -> list[int]:
         return self._tokenizer.encode(text, add_special_tokens=False).ids
 
-    def batch(self, texts: list[str]) -> list[np.ndarray]:
-        # encode_batch_fast (tokenizers >= 0.20) skips the offsets: less memory, less time.
-        encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
-        encoded = encode(texts, add_special_tokens=False)
-        return [np.asarray(e.ids, dtype=np.int32) for e in encoded]
+    def batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the tokens of `texts` (each tokenized on its own, as `self(text)` does), one
+        text after the other, and how many tokens each gave.
+
+        The texts go as a few pre-tokenized sequences, not one encoding per text (a piece's
+        few tokens cost less than its encoding): about one per core, none of much over
+        BLOCK_CHARS characters, as each sequence's tokens come back as one Python list."""
+        if not texts:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        size = max(1, min(BLOCK_CHARS, int(ends[-1]) // (os.cpu_count() or 1)))
+        cuts = np.searchsorted(ends, np.arange(size, ends[-1], size), side="right")
+        bounds = np.unique(np.concatenate(([0], cuts, [len(texts)]))).tolist()
+        encoded = self._tokenizer.encode_batch(
+            [texts[lo:hi] for lo, hi in itertools.pairwise(bounds)],
+            is_pretokenized=True,
+            add_special_tokens=False,
+        )
+        tokens = np.concatenate([np.array(e.ids, dtype=np.int32) for e in encoded])
+        # A token's word id is the text it came from, counted within its sequence.
+        text_of = np.concatenate(
+            [
+                np.array(e.word_ids, dtype=np.int64) + lo
+                for lo, e in zip(bounds[:-1], encoded, strict=True)
+            ]
+        )
+        return tokens, np.bincount(text_of, minlength=len(texts))
 
 
 class LazyFastTokenizer:

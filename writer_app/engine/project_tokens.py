@@ -17,15 +17,17 @@ tokenize each piece on its own, so a build:
   so the block's pieces are its units' pieces, found without Python work
   per unit);
 - tokenizes each distinct piece once (the tokenizer's `batch` when it has
-  one) and lays the tokens out with numpy.
+  one: in a thread of its own, while the next text is cut) and lays the
+  tokens out with numpy.
 
 The result is the tokens of the whole text, exactly, as the tokenizer gives
-them (tests/engine/test_project_counts.py). Two checks keep it exact: the
-tokenizer must give PROBE's tokens piece by piece (`piecewise`: every GPT-2
-vocabulary does; another is used on whole blocks of paragraphs,
-`tokenize_blocks`), and a text with a character that Python's classes and
-Unicode's (letter, number, space) might place differently (², a combining
-accent, U+001C) is tokenized whole (`splits_alike`).
+them (tests/engine/test_project_counts.py, test_project_build_reference.py).
+Two checks keep it exact: the tokenizer must give PROBE's tokens piece by
+piece (`piecewise`: every GPT-2 vocabulary does; another is used on whole
+blocks of paragraphs, `tokenize_blocks`), and a text with a character that
+Python's classes and Unicode's (letter, number, space) might place
+differently (², a combining accent, U+001C) is tokenized whole
+(`Units.splits_alike`: a unit's characters are checked once, when it is new).
 
 Tokens are kept as uint16 when the vocabulary fits (GPT-2's 50,257 does):
 half the memory of the per-file tokens the project memory keeps.
@@ -37,8 +39,9 @@ import itertools
 import re
 import string
 import unicodedata
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -59,12 +62,14 @@ PY_SPACES = np.array(
 )
 # Where GPT-2's pattern would run a piece across a unit's start: a space after other white
 # space, before more of it or the end. Such a text is cut into pieces (each piece a unit).
-CROSSING = re.compile(r"\s (?:\s|\Z)")
+# The space comes first in the pattern, the white space before it in a look-behind: re then
+# tries only at spaces, twice as fast as at every character.
+CROSSING = re.compile(r" (?<=\s )(?:\s|\Z)")
 # Names: a capitalised word starting a unit (after its space), what may end the unit before
 # it (mid-sentence: a sentence's first word says nothing), a word in lower case.
-_NAME_UNIT = re.compile(r" ([A-Z][a-z]{2,})\b")
+_NAME_UNIT = re.compile(r"(?<= )([A-Z][a-z]{2,})\b")  # its space looked behind: groups()
 _BEFORE_NAME = np.array([ord(c) for c in string.ascii_lowercase + ",;"], dtype=np.uint32)
-_LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
+_LOWER_WORD = re.compile(r"\b([a-z]{3,})\b")
 BLOCK_CHARS = 65_536  # a text tokenized whole is cut in blocks of about this much
 # Where a block may end: before the last line break ahead of a word. GPT-2's pattern cuts
 # there anyway, so the blocks' tokens are the whole text's.
@@ -82,21 +87,46 @@ def token_dtype(n_vocab: int) -> type[np.integer]:
 class Units:
     """One build's texts cut into units, each distinct unit tokenized and read for names once.
 
-    Lives for one build: `ids(text)` numbers a text's units, `tokens(ids)`
-    lays out their tokens, `names(ids)` counts the names among them.
+    Lives for one build (a context manager: it may hold a thread): `ids(text)`
+    numbers a text's units, `tokens(ids)` lays out their tokens, `names(ids)`
+    counts the names among them. With a tokenizer that has `batch`, a text's
+    new pieces are tokenized in a thread of their own while the next texts
+    are cut (Rust, without the GIL), so a build cuts every text before it
+    asks for tokens.
     """
 
     def __init__(self, tokenize: Tokenize | None, n_vocab: int):
         self._tokenize = tokenize  # None: the tokenizer is not piecewise; names only
         self.dtype = token_dtype(n_vocab)
-        self._index: dict[str, int] = {}
+        self._index = numbering()
         self._tokens = Ragged(self.dtype)  # each unit's tokens
-        self._pieces: dict[str, int] = {}
+        self._pieces = numbering()
         self._piece_tokens = Ragged(self.dtype)
+        # The units learned whose tokens wait for their pieces': (the pieces' tokens,
+        # or None where they are in already; each piece of the units; pieces per unit).
+        self._waiting: list[tuple[Future | None, np.ndarray, np.ndarray]] = []
+        self._thread: ThreadPoolExecutor | None = None
         self._names: list[str | None] = []  # " Mara," -> "Mara"
         self._named = np.empty(0, dtype=bool)  # the units with a name
         self._before_name = np.empty(0, dtype=bool)  # ends in a lower-case letter, "," or ";"
-        self._lower: dict[str, list[int]] = {}  # "mara" -> the units holding it, once per time
+        self._odd = np.empty(0, dtype=bool)  # holds a character PIECE may class unlike GPT-2
+        # The lower-case words: each numbered once, and every time one is met in a unit
+        # (" the mara-bird's" meets "the", "mara", "bird"), its number and the unit's.
+        self._words = numbering()
+        self._word_met = np.empty(0, dtype=np.int32)
+        self._word_unit = np.empty(0, dtype=np.int32)
+
+    def __enter__(self) -> Units:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the tokenizer's thread (its work still waiting is dropped)."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
+            self._thread = None
 
     @property
     def tokenizes(self) -> bool:
@@ -109,13 +139,12 @@ class Units:
             units = PIECE.findall(text)
         else:  # "\x01" marks where each unit starts: C's speed, no Python per word
             units = text.replace(" ", "\x01 ").split("\x01")
-        new = number_new(self._index, units)
+        ids, new = numbered(self._index, units)
         if new:
             self._learn(new)
-        return np.fromiter(map(self._index.__getitem__, units), dtype=np.int32, count=len(units))
+        return ids
 
     def _learn(self, new: list[str]) -> None:
-        first = len(self._names)
         lengths = np.fromiter(map(len, new), dtype=np.int64, count=len(new))
         ends = np.cumsum(lengths)
         starts = ends - lengths
@@ -124,51 +153,84 @@ class Units:
         last = codes[np.maximum(ends - 1, 0)] if len(codes) else np.zeros(len(new), np.uint32)
         last[lengths == 0] = ord(" ")  # an empty unit (a text's start) ends its block
         self._before_name = np.append(self._before_name, np.isin(last, _BEFORE_NAME))
+        odd = np.zeros(len(new), dtype=bool)
+        odd_chars = odd_characters(joined)
+        if odd_chars:
+            odd[unit_of(starts, np.flatnonzero(np.isin(codes, [ord(c) for c in odd_chars])))] = True
+        self._odd = np.append(self._odd, odd)
         # A block ends before a unit that does not start with a space, or after one that
         # ends in white space: there GPT-2's pattern might read across the junction.
         opens = np.zeros(len(new), dtype=bool)
         opens[lengths > 0] = codes[starts[lengths > 0]] == ord(" ")
         breaks = np.flatnonzero(~opens[1:] | np.isin(last[:-1], PY_SPACES)) + 1
         bounds = [0, *breaks.tolist(), len(new)]
-        found, lower, pieces = [], [], []  # (where, what): names, lower-case words; pieces
-        for lo, hi in itertools.pairwise(bounds):
-            offset = int(starts[lo])
-            block = joined[offset : int(ends[hi - 1])]
-            found += [(offset + m.start(), m.group(1)) for m in _NAME_UNIT.finditer(block)]
-            lower += [(offset + m.start(), m.group()) for m in _LOWER_WORD.finditer(block)]
-            if self._tokenize is not None:
-                pieces += PIECE.findall(block)
-        names: list[str | None] = [None] * len(new)
-        at = np.array([where for where, _ in found], dtype=np.int64)
-        units = np.searchsorted(starts, at, side="right") - 1
-        starting = (starts[units] == at).tolist()  # a name only starts a unit: its one space
-        for unit, start, (_, name) in zip(units.tolist(), starting, found, strict=True):
-            if start:
-                names[unit] = name
+        blocks = [
+            (int(starts[lo]), joined[starts[lo] : ends[hi - 1]])
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        self._learn_names(blocks, starts)
+        if self._tokenize is not None:
+            self._learn_pieces(blocks, starts)
+
+    def _learn_names(self, blocks: list[tuple[int, str]], starts: np.ndarray) -> None:
+        """Note the name each new unit starts with, and the lower-case words each holds
+        (`blocks`: where each block starts in the new units' text, and its text)."""
+        first = len(self._names)
+        found, found_at, words, words_at = [], [], [], []
+        for offset, block in blocks:
+            more, at = groups(_NAME_UNIT, block, offset)
+            found += more
+            found_at.append(at - 1)  # the match, and the unit it may start, starts at the space
+            more, at = groups(_LOWER_WORD, block, offset)
+            words += more
+            words_at.append(at)
+        at = np.concatenate(found_at)
+        units = unit_of(starts, at)
+        starting = starts[units] == at  # a name only starts a unit: its one space
+        names: list[str | None] = [None] * len(starts)
+        named_units = units[starting]
+        for unit, name in zip(
+            named_units.tolist(), itertools.compress(found, starting), strict=True
+        ):
+            names[unit] = name
         self._names += names
-        self._named = np.append(self._named, [name is not None for name in names])
-        at = np.array([where for where, _ in lower], dtype=np.int64)
-        units = np.searchsorted(starts, at, side="right") - 1 + first
-        for unit, (_, word) in zip(units.tolist(), lower, strict=True):
-            self._lower.setdefault(word, []).append(unit)
-        if self._tokenize is None:
-            return
-        fresh = number_new(self._pieces, pieces)
-        if fresh:
-            batch = getattr(self._tokenize, "batch", None)
-            self._piece_tokens.extend(
-                batch(fresh) if batch is not None else [self._tokenize(p) for p in fresh]
-            )
-        # The pieces tile `joined`: each belongs to the unit its first character is in.
+        named = np.zeros(len(starts), dtype=bool)
+        named[named_units] = True
+        self._named = np.append(self._named, named)
+        met, _ = numbered(self._words, words)
+        self._word_met = np.append(self._word_met, met)
+        units = unit_of(starts, np.concatenate(words_at)) + first
+        self._word_unit = np.append(self._word_unit, units.astype(np.int32))
+
+    def _learn_pieces(self, blocks: list[tuple[int, str]], starts: np.ndarray) -> None:
+        """Cut the new units into pieces and have the pieces never met tokenized."""
+        pieces = [piece for _, block in blocks for piece in PIECE.findall(block)]
+        ids, fresh = numbered(self._pieces, pieces)
+        batch = getattr(self._tokenize, "batch", None)
+        tokenized = None
+        if batch is not None:
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="project-tokens")
+            tokenized = self._thread.submit(batch, fresh)
+        else:
+            self._piece_tokens.extend([self._tokenize(p) for p in fresh])
+        # The pieces tile the units: each belongs to the unit its first character is in.
         sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        owner = np.searchsorted(starts, np.cumsum(sizes) - sizes, side="right") - 1
-        ids = np.fromiter(map(self._pieces.__getitem__, pieces), np.int32, count=len(pieces))
-        self._tokens.extend_gathered(
-            self._piece_tokens, ids, np.bincount(owner, minlength=len(new))
-        )
+        owner = unit_of(starts, np.cumsum(sizes) - sizes)
+        self._waiting.append((tokenized, ids, np.bincount(owner, minlength=len(starts))))
+
+    def splits_alike(self, ids: np.ndarray) -> bool:
+        """Whether PIECE cuts the text of the units `ids` exactly as GPT-2's pattern does."""
+        return not self._odd[ids].any()
 
     def tokens(self, ids: np.ndarray) -> np.ndarray:
-        """Return the tokens of the units `ids`, one unit after the other (self.dtype)."""
+        """Return the tokens of the units `ids`, one unit after the other (self.dtype); waits
+        for the tokenizer's thread where it has not tokenized their pieces yet."""
+        for tokenized, pieces, per_unit in self._waiting:  # in the order learned
+            if tokenized is not None:
+                self._piece_tokens.extend_flat(*tokenized.result())
+            self._tokens.extend_gathered(self._piece_tokens, pieces, per_unit)
+        self._waiting.clear()
         return self._tokens.gather(ids)
 
     def names(self, ids: np.ndarray) -> tuple[Counter, Counter]:
@@ -181,19 +243,50 @@ class Units:
         for at in np.argsort(first, kind="stable"):
             capitalised[self._names[units[at]]] += int(times[at])
         times = np.bincount(ids, minlength=len(self._names))
+        # How often each lower-case word is met in the text: once per unit holding it, per time.
+        met = np.bincount(
+            self._word_met, weights=times[self._word_unit], minlength=len(self._words)
+        )
         lower = Counter()
         for name in capitalised:
-            n = sum(int(times[i]) for i in self._lower.get(name.lower(), ()))
-            if n:
-                lower[name.lower()] = n
+            word = self._words.get(name.lower())
+            if word is not None and met[word]:
+                lower[name.lower()] = int(met[word])
         return capitalised, lower
 
 
-def number_new(index: dict[str, int], items: Iterable[str]) -> list[str]:
-    """Give the distinct `items` not in `index` the next numbers there; return them in order."""
-    new = [item for item in dict.fromkeys(items) if item not in index]
-    index.update(zip(new, range(len(index), len(index) + len(new)), strict=True))
-    return new
+def groups(pattern: re.Pattern, text: str, offset: int = 0) -> tuple[list[str], np.ndarray]:
+    """Return what `pattern` matched in `text` (its one group: the whole match, look-arounds
+    aside), and where each starts (plus `offset`): re.split's gaps and groups, alternately,
+    without a match object each."""
+    parts = pattern.split(text)
+    sizes = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    return parts[1::2], offset + np.cumsum(sizes)[0:-1:2]
+
+
+def unit_of(starts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Return the unit each position `at` falls in, given the units' `starts` (ascending;
+    an empty unit shares its start with the next, which holds the position)."""
+    return np.searchsorted(starts, at, side="right") - 1
+
+
+def numbering() -> defaultdict[str, int]:
+    """Return an empty index that numbers each item it is asked for and lacks: 0, 1, 2..."""
+    return defaultdict(itertools.count().__next__)
+
+
+def numbered(index: defaultdict[str, int], items: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Return the numbers of `items` in `index` (int32), and the items it lacked, numbered
+    now in the order first met (one look-up an item, in C)."""
+    known = len(index)
+    ids = np.fromiter(map(index.__getitem__, items), dtype=np.int32, count=len(items))
+    if len(index) == known:
+        return ids, []
+    # Where each new number is first met (not the index's own order: walking it to its
+    # end would take as long as the index is).
+    at = np.flatnonzero(ids >= known)
+    _, first = np.unique(ids[at], return_index=True)
+    return ids, [items[i] for i in at[first].tolist()]
 
 
 class Ragged:
@@ -210,6 +303,10 @@ class Ragged:
         # Not np.fromiter over the tokens: an array's tokens would come one numpy scalar at a time.
         flat = np.concatenate([np.asarray(t, dtype=self.flat.dtype) for t in [[], *sequences]])
         self._append(flat, lengths)
+
+    def extend_flat(self, flat: np.ndarray, lengths: np.ndarray) -> None:
+        """Append the sequences laid one after the other in `flat`, `lengths[i]` tokens each."""
+        self._append(flat.astype(self.flat.dtype, copy=False), lengths)
 
     def extend_gathered(self, other: Ragged, ids: np.ndarray, per_sequence: np.ndarray) -> None:
         """Append one sequence per entry of `per_sequence`: the concatenation of that many
@@ -258,15 +355,17 @@ def _alike(char: str) -> bool:
     return (match.lastindex if match else None) == unicode
 
 
-def splits_alike(text: str) -> bool:
-    """Whether PIECE cuts `text` exactly as GPT-2's pattern does (each character checked once)."""
+def odd_characters(text: str) -> list[str]:
+    """Return the distinct characters of `text` that PIECE may not class as GPT-2's pattern
+    does (each character checked once per process)."""
+    odd = []
     for char in set(text):
         alike = _ALIKE.get(char)
         if alike is None:
             alike = _ALIKE[char] = _alike(char)
         if not alike:
-            return False
-    return True
+            odd.append(char)
+    return odd
 
 
 def tokenize_blocks(tokenize: Tokenize, text: str, dtype: type[np.integer]) -> np.ndarray:
@@ -282,7 +381,5 @@ def tokenize_blocks(tokenize: Tokenize, text: str, dtype: type[np.integer]) -> n
     blocks.append(text[start:])
     batch = getattr(tokenize, "batch", None)
     if batch is not None:
-        parts = batch(blocks)
-    else:
-        parts = [np.asarray(tokenize(b), dtype=dtype) for b in blocks]
-    return np.concatenate(parts).astype(dtype, copy=False)
+        return batch(blocks)[0].astype(dtype, copy=False)
+    return np.concatenate([np.asarray(tokenize(b), dtype=dtype) for b in blocks])
