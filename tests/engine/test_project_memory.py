@@ -148,6 +148,28 @@ def test_a_quotation_opened_mid_sentence_is_a_sentence_start():
     assert not names.match("and then Th").sentence_start
 
 
+def test_at_a_sentence_start_a_name_waits_where_its_letters_mostly_start_other_words():
+    starts = {"Still": 30, "Stop": 5, "Starkey": 10, "Steadily": 2, "Mara": 12, "May": 3}
+    names = NameIndex([["Starkey"], ["Stella Vane"], ["Mara Quenby"]], sentence_starts=starts)
+    # "St" starts Starkey's sentences 10 times in 47: a common word is likelier.
+    assert names.match("He ran. St") is None
+    assert names.match("He ran. Sta").word == "Starkey"  # 10 of 10 sentences with "Sta"
+    assert names.match("He ran. Ste") is None  # Stella is in no sentence yet; Steadily is
+    assert names.match("He ran. Stel").word == "Stella"  # no sentence starts so
+    assert names.match("He ran. Ma").word == "Mara"  # 12 of 15
+    # Mid-sentence the letters are a name's as before, and without counts nothing changes.
+    assert names.match("and then St").word in ("Starkey", "Stella")
+    assert NameIndex([["Starkey"]]).match("He ran. St").word == "Starkey"
+
+
+def test_the_project_memory_counts_what_starts_its_sentences(tmp_path):
+    chapter = tmp_path / "one.md"
+    chapter.write_text("He ran. Still he ran. Starkey saw him. Still nothing, and Starkey sat.\n")
+    memory = ProjectMemory(lambda text: [ord(c) % 50 for c in text], 64)
+    memory.build([chapter])
+    assert memory.sentence_starts == {"Still": 2, "Starkey": 1}
+
+
 def test_a_notes_file_of_50000_names_matches_at_once():
     rows = [[f"Name{i:05d} Surname{i:05d}"] for i in range(50_000)]
     names = NameIndex(rows)

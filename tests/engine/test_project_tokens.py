@@ -60,12 +60,14 @@ def test_tokens_are_kept_in_16_bits_when_the_vocabulary_fits():
 
 def test_names_are_counted_after_mid_sentence_words_in_the_order_first_counted():
     units = Units(None, 50257)
-    text = "He saw. Mara, then Tobin, and Mara, met tobin"
-    capitalised, lower = units.names(units.ids(text))
+    text = "He saw. Mara, then Tobin, and Mara, met tobin. Still he ran! Steadily. Mara sat"
+    capitalised, lower, starts = units.names(units.ids(text))
     # The first " Mara," follows a full stop (a sentence's first word says nothing): Tobin
     # is counted first, although " Mara," was met (and numbered) before him.
     assert list(capitalised.items()) == [("Tobin", 1), ("Mara", 1)]
     assert lower == {"tobin": 1}
+    # What starts the sentences (after ".", "!"), in the order met; "He" starts the text.
+    assert list(starts.items()) == [("Mara", 2), ("Still", 1), ("Steadily", 1)]
 
 
 def test_the_memory_a_build_freed_goes_back_to_the_system():

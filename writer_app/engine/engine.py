@@ -255,9 +255,10 @@ class Engine:
         """Return the names completed: the notes', then the chapters' frequent ones."""
         frequent = self._project.frequent_names
         # Not id(self._names): a list freed by one set_names can give its id to a later one.
-        key = (self._names_revision, frequent)
+        key = (self._names_revision, self._project.revision)
         if self._name_index[0] != key:
-            self._name_index = (key, NameIndex(self._names, frequent))
+            starts = self._project.sentence_starts
+            self._name_index = (key, NameIndex(self._names, frequent, starts))
         return self._name_index[1]
 
     @property

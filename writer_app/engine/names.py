@@ -23,6 +23,13 @@ after it: "Ta" is "rs Tarkas" again, not "rkas"); then a name's first word
 before its later ones; then the notes' order (the chapters' names after all
 the notes').
 
+At a sentence start the letters typed are often a common word's ("St" in
+"Steadily" where Starkey is known): there a name is completed only where the
+project's own sentences starting with those letters mostly start with a
+name's word (`sentence_starts`, counted by the project memory); with more
+letters typed, the common words drop out. The model's suggestion, when it has
+one, comes first there anyway (steps.NameCompletion).
+
 Words are kept sorted, so a match is two bisections plus a look at the few
 names with that prefix: a notes file of 50,000 names costs microseconds.
 """
@@ -30,8 +37,9 @@ names with that prefix: a notes file of 50,000 names costs microseconds.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 MIN_PREFIX = 2  # letters typed before a name is completed
@@ -45,6 +53,9 @@ LOOK_BACK = 64  # characters that can hold the word being typed
 COMPLETED_WORD = re.compile(r"\w*")  # the word a completion makes of the letters typed
 # Parts of a name that are never completed to on their own (titles, particles).
 NOT_WORDS = frozenset("the of and de la le von van mr mrs ms miss dr sir lady lord".split())
+# At a sentence start, a name is completed where at least this share of the project's
+# sentences that start with the letters typed start with a name's word.
+START_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,16 @@ class NameIndex:
     """Known names by their words, for completion (module docstring).
 
     `names`: each a sequence [full name, alias, ...] (the notes' order);
-    `frequent`: single-word names found in the chapters, after the notes' names.
+    `frequent`: single-word names found in the chapters, after the notes' names;
+    `sentence_starts`: the capitalised words starting the project's sentences, counted.
     """
 
-    def __init__(self, names: Iterable[Sequence[str]] = (), frequent: Iterable[str] = ()):
+    def __init__(
+        self,
+        names: Iterable[Sequence[str]] = (),
+        frequent: Iterable[str] = (),
+        sentence_starts: Mapping[str, int] | None = None,
+    ):
         self.names: list[str] = []
         owners: dict[str, list[int]] = {}  # word -> indexes into self.names
         for entry in [*names, *([w] for w in frequent)]:
@@ -81,6 +98,10 @@ class NameIndex:
                     owners.setdefault(word, []).append(number)
         self._owners = owners
         self._words = sorted(owners)
+        starts = sentence_starts or {}
+        self._starts = starts
+        self._start_words = sorted(starts)
+        self._start_totals = [0, *itertools.accumulate(starts[w] for w in self._start_words)]
 
     def __len__(self) -> int:
         return len(self.names)
@@ -107,6 +128,8 @@ class NameIndex:
         lo = bisect.bisect_left(self._words, typed)
         hi = bisect.bisect_left(self._words, typed + "\U0010ffff")
         longer = [w for w in self._words[lo:hi] if w != typed]
+        if longer and at_start and not self._starts_names(typed, self._words[lo:hi]):
+            longer = []  # mostly a common word's letters here: the model's turn
         if longer:
             word, number = max(
                 (self._rank(before, w) for w in longer), key=lambda ranked: ranked[2]
@@ -121,6 +144,15 @@ class NameIndex:
                 if rest:
                     return NameMatch(rest, full, typed, typed, at_start, surname_only=True)
         return None
+
+    def _starts_names(self, typed: str, words: list[str]) -> bool:
+        """Whether the project's sentences starting with `typed` mostly start with one of
+        `words` (the names' words with those letters); True where none start so."""
+        lo = bisect.bisect_left(self._start_words, typed)
+        hi = bisect.bisect_left(self._start_words, typed + "\U0010ffff")
+        total = self._start_totals[hi] - self._start_totals[lo]
+        named = sum(self._starts.get(w, 0) for w in words)
+        return total == 0 or named >= START_SHARE * total
 
     def _rank(self, before: str, word: str) -> tuple[str, int, tuple]:
         """Return (`word`, the number of its name, its rank for max()): next in a name just

@@ -50,7 +50,8 @@ glibc's freed pages back to the system, or the engine would keep them.
 
 Cheap extras of the same pieces: `frequent_names`, capitalised words that
 recur in the chapters and are almost never written in lower case (names the
-notes forgot), for name completion (names.py).
+notes forgot), and `sentence_starts`, the capitalised words that start
+sentences, counted, for name completion (names.py).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class _Source:
     tokens: np.ndarray
     capitalised: Counter
     lower: Counter
+    sentence_starts: Counter
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class _Cut:
     whole: str | None  # the text, where it is tokenized whole rather than unit by unit
     capitalised: Counter
     lower: Counter
+    sentence_starts: Counter
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ class ProjectMemory:
         self.max_context = max_context
         self.counts: NgramCounts | None = None
         self.frequent_names: tuple[str, ...] = ()
+        # Capitalised words starting sentences in the project, counted: at a sentence start
+        # a name is completed only where its letters mostly start it (names.NameIndex).
+        self.sentence_starts: Counter = Counter()
         self.last_report = BuildReport()
         self.revision = 0  # bumped by every build that changed the counts
         self._sources: dict[Path, _Source] = {}
@@ -191,7 +197,7 @@ class ProjectMemory:
         self.wait()
         self._tokenize = tokenize
         self._sources = {}
-        self.counts, self.frequent_names = None, ()
+        self.counts, self.frequent_names, self.sentence_starts = None, (), Counter()
         self.revision += 1
         if tokenize is not None and self._latest[0]:
             self.update(*self._latest)
@@ -252,6 +258,9 @@ class ProjectMemory:
         counts.rebuild([s.tokens for s in used])
         self.counts = counts if counts.total else None
         self.frequent_names = _frequent_names(used)
+        self.sentence_starts = Counter()
+        for s in used:
+            self.sentence_starts.update(s.sentence_starts)
         self.revision += 1
         report = BuildReport(
             files=len(used),
@@ -299,7 +308,7 @@ def _tokenized(source: _Source | _Cut, tokenize: Tokenize, units: Units) -> _Sou
         tokens = units.tokens(source.ids)
     else:
         tokens = tokenize_blocks(tokenize, source.whole, units.dtype)
-    return _Source(source.stamp, tokens, source.capitalised, source.lower)
+    return _Source(source.stamp, tokens, source.capitalised, source.lower, source.sentence_starts)
 
 
 class _BundledTokenizer:

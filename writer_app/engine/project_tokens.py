@@ -233,15 +233,16 @@ class Units:
         self._waiting.clear()
         return self._tokens.gather(ids)
 
-    def names(self, ids: np.ndarray) -> tuple[Counter, Counter]:
+    def names(self, ids: np.ndarray) -> tuple[Counter, Counter, Counter]:
         """Return the capitalised words of the units `ids` that follow a lower-case letter, a
-        comma or a semicolon and a space, counted (in the order first met), and the counts of
-        those words in lower case (what project_memory's frequent names weigh)."""
-        after = ids[1:][self._named[ids[1:]] & self._before_name[ids[:-1]]]
-        units, first, times = np.unique(after, return_index=True, return_counts=True)
-        capitalised = Counter()
-        for at in np.argsort(first, kind="stable"):
-            capitalised[self._names[units[at]]] += int(times[at])
+        comma or a semicolon and a space, counted (in the order first met); the counts of
+        those words in lower case (what project_memory's frequent names weigh); and the
+        capitalised words that start a sentence within a paragraph (after a unit ending
+        otherwise: "." or "?"), counted (what a name's first letters there mostly start)."""
+        named = ids[1:][self._named[ids[1:]]]
+        mid = self._before_name[ids[:-1][self._named[ids[1:]]]]
+        capitalised = _counted(self._names, named[mid])
+        starts = _counted(self._names, named[~mid])
         times = np.bincount(ids, minlength=len(self._names))
         # How often each lower-case word is met in the text: once per unit holding it, per time.
         met = np.bincount(
@@ -252,7 +253,16 @@ class Units:
             word = self._words.get(name.lower())
             if word is not None and met[word]:
                 lower[name.lower()] = int(met[word])
-        return capitalised, lower
+        return capitalised, lower, starts
+
+
+def _counted(names: list[str | None], units: np.ndarray) -> Counter:
+    """Return the names of `units` counted, in the order first met."""
+    found, first, times = np.unique(units, return_index=True, return_counts=True)
+    counted = Counter()
+    for at in np.argsort(first, kind="stable"):
+        counted[names[found[at]]] += int(times[at])
+    return counted
 
 
 def groups(pattern: re.Pattern, text: str, offset: int = 0) -> tuple[list[str], np.ndarray]:
