@@ -119,8 +119,12 @@ def test_training_tools_install_from_the_bundle_and_it_trains_a_model_that_loads
 ):
     """What Train on My Writing does in a bundle: the tools once (the bundle's pip, into the
     data folder), then training as the app's own --run-module, and the model it made."""
-    # Where packages come from on this machine (its local wheels): a writer's is PyPI.
+    # Where packages come from on this machine (its local wheels), which a fresh HOME
+    # would lose: its PIP_* settings and its own pip.conf. A writer's is PyPI.
     pip_env = {k: v for k, v in os.environ.items() if k.startswith("PIP_")}
+    user_conf = [Path.home() / ".config" / "pip" / "pip.conf", Path.home() / ".pip" / "pip.conf"]
+    for conf in [p for p in user_conf if p.is_file()][:1]:
+        pip_env.setdefault("PIP_CONFIG_FILE", str(conf))
     home = tmp_path / "home"
     got = run_clean(bundle.exe, "--install-training-tools", home=home, env=pip_env)
     assert got.returncode == 0, got.stdout + got.stderr
