@@ -10,10 +10,19 @@ again, for more samples where the machine is noisy. Prints one JSON object
 (per-request and per-token p50/p95 in ms, the ratios to create_completion)
 and the command that made it.
 
-    .venv/bin/python benchmarks/token_cost.py [--model M.gguf] [--text FILE] [--threads 1] [--rounds 1]
+    .venv/bin/python benchmarks/token_cost.py [--model M.gguf] [--text FILE] [--threads 1] [--rounds 1] [--stages]
 
 The engine's stop rules are set so that it, too, stops only at --tokens or
 at <|endoftext|>; ratios are of the per-token medians.
+
+--stages then times, apart from the model, what the n-gram path adds per
+token (sampling.py, ngrams.py), one stage after another on the model's real
+distribution after each typed prefix with the document counted so far: the
+exact softmax (and, within it, its exp pass alone), the blend's weights
+(NgramWeights.blend), blend_into, the greedy pick, and the logits-only pick
+of the engine without the n-grams. Each is the fastest of --stage-repeats
+runs, so a busy machine inflates them less than the ratios; "share" is each
+stage's part of the n-gram path (softmax + blend + blend_into + greedy_pick).
 """
 
 from __future__ import annotations
@@ -25,7 +34,10 @@ import shlex
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,6 +45,13 @@ from benchmarks.engine_latency import STORY  # noqa: E402
 from gpt2gguf.constants import default_model_path  # noqa: E402
 from gpt2gguf.llama import LlamaRunner  # noqa: E402
 from writer_app.engine import Engine, EngineConfig  # noqa: E402
+from writer_app.engine.ngrams import Blend, DocumentNgrams, NgramWeights  # noqa: E402
+from writer_app.engine.sampling import (  # noqa: E402
+    Softmax,
+    blend_into,
+    greedy_from_logits,
+    greedy_pick,
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -53,6 +72,60 @@ def summary(ms: list[float], tokens: list[int]) -> dict:
     }
 
 
+def fastest_us(run: Callable[[], object], repeats: int) -> float:
+    """Return the fastest of `repeats` runs of `run`, in microseconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e6
+
+
+def stage_costs(runner: LlamaRunner, words: list[str], repeats: int) -> dict:
+    """Return the median per-token cost (µs) of each stage of the n-gram path (module
+    docstring), over the distributions after each prefix of `words`."""
+    document = DocumentNgrams(runner.tokenize, runner.n_vocab)
+    times: dict[str, list[float]] = {}
+    for i in range(1, len(words) + 1):
+        typed = " ".join(words[:i])
+        document.set_text(typed)
+        tokens = runner.tokenize(typed)
+        cached = runner.cached_tokens()
+        common = 0  # the KV cache keeps the common prefix; at least one token is decoded
+        while common < min(len(cached), len(tokens) - 1) and cached[common] == tokens[common]:
+            common += 1
+        runner.rewind(common)
+        runner.decode(tokens[common:])
+        for name, us in _stages_at(runner.last_logits(), tokens, document, repeats).items():
+            times.setdefault(name, []).append(us)
+    medians = {name: round(statistics.median(values), 1) for name, values in times.items()}
+    path = sum(medians[name] for name in ("softmax", "blend", "blend_into", "greedy_pick"))
+    return {
+        "us_p50": medians,
+        "ngram_path_us": round(path, 1),
+        "share": {name: round(value / path, 3) for name, value in medians.items()},
+    }
+
+
+def _stages_at(
+    logits: np.ndarray, context: list[int], document: DocumentNgrams, repeats: int
+) -> dict[str, float]:
+    """Return the fastest time (µs) of each stage on one distribution."""
+    weights, model = NgramWeights(), Softmax(len(logits))(logits)
+    out, shifted = np.empty_like(logits), logits - logits.max()
+    blends = (Blend(), weights.blend(document.counts, context, model.entropy))
+    stages = {
+        "softmax": lambda: model(logits),
+        "softmax_exp_alone": lambda: np.exp(shifted, out=out),
+        "blend": lambda: weights.blend(document.counts, context, model.entropy),
+        "blend_into": lambda: blend_into(model, blends, out),
+        "greedy_pick": lambda: greedy_pick(out, None),
+        "without_ngrams_greedy_from_logits": lambda: greedy_from_logits(logits, None),
+    }
+    return {name: fastest_us(run, repeats) for name, run in stages.items()}
+
+
 def main() -> int:
     """Run the comparison; print its JSON report and the command; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -63,6 +136,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n-ctx", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=1, help="times the text is typed")
+    parser.add_argument(
+        "--stages", action="store_true", help="then time the n-gram path's stages (docstring)"
+    )
+    parser.add_argument("--stage-repeats", type=int, default=20)
     args = parser.parse_args()
 
     model = Path(args.model) if args.model else default_model_path()
@@ -97,6 +174,7 @@ def main() -> int:
                 engine.suggest(typed)
                 runs[name][0].append((time.perf_counter() - t0) * 1000)
                 runs[name][1].append(engine.last_stats.generated_tokens)
+        stages = stage_costs(runner, words, args.stage_repeats) if args.stages else None
     report = {name: summary(ms, tokens) for name, (ms, tokens) in runs.items()}
     base = report["create_completion"]["token_ms_p50"]
     report["ratio_token_p50"] = {
@@ -115,6 +193,8 @@ def main() -> int:
         "rounds": args.rounds,
         "n_ctx": args.n_ctx,
     }
+    if stages is not None:
+        report["stages"] = stages
     report["command"] = shlex.join([sys.executable, *sys.argv])
     print(json.dumps(report, indent=1))
     return 0
