@@ -24,6 +24,7 @@ from writer_app.training.tools import (
     installed,
     load_spec,
     module_command,
+    outdated,
     package_name,
     pip_command,
     staging_dir,
@@ -91,7 +92,9 @@ def test_a_failed_install_says_why_and_leaves_nothing(local_pip):
 def test_a_new_install_replaces_the_old_one_whole(local_pip):
     assert install(PROBE_SPEC, out=io.StringIO()) == 0
     newer = ToolsSpec((f"{PROBE}==2.0",), 4096)
+    assert outdated(newer) and not outdated(PROBE_SPEC)  # made for the app before
     assert install(newer, out=io.StringIO()) == 0
+    assert not outdated(newer)
     names = sorted(p.name for p in tools_dir().iterdir() if p.name.endswith(".dist-info"))
     assert names == [f"{PROBE}-2.0.dist-info"]
     assert not (tools_dir() / PROBE / "__main__.py").exists()  # nothing of 1.0 is left

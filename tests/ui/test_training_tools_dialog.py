@@ -101,3 +101,24 @@ def test_too_little_room_is_said_and_pip_never_starts(qtbot, local_pip, dialogs)
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert "Not enough free disk space" in dialogs.texts("warning")[0]
     assert dialog.output == [] and not staging_dir(local_pip).exists()
+
+
+def test_tools_got_for_an_earlier_version_are_offered_again_as_an_update(
+    make_window, dialogs, local_pip, tmp_path
+):
+    old = ToolsSpec((f"{PROBE}==0.9",), 1)  # what an earlier app installed
+    local_pip.mkdir(parents=True)
+    (local_pip / "installed.json").write_text(old.to_json())
+    spec_file = tmp_path / "training-tools.json"
+    spec_file.write_text(SPEC.to_json())
+    window = make_window(load_model=False)
+    window.train_action.trigger()
+    dialog = window.train_dialog
+    dialog.find_package = lambda name: object()  # torch is found: in the old tools
+    dialog.tools_spec_path, dialog.tools_folder = spec_file, local_pip
+
+    dialogs.answers = [NO]
+    assert not dialog.start() and dialog.run is None
+    question = dialogs.texts("question")[0]
+    assert "earlier version of Writer" in question and "1.1 GB" in question
+    assert (local_pip / "installed.json").read_text() == old.to_json()  # left as it was

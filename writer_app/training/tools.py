@@ -97,6 +97,16 @@ def installed(folder: Path | None = None) -> bool:
     return ((folder or tools_dir()) / MARKER).is_file()
 
 
+def outdated(spec: ToolsSpec, folder: Path | None = None) -> bool:
+    """Whether `folder` (default tools_dir()) holds tools other than `spec` names: an
+    install made for an earlier version of the app, whose torch its training may not fit."""
+    folder = folder or tools_dir()
+    if not installed(folder):
+        return False
+    had = load_spec(folder / MARKER)
+    return had is None or had.requirements != spec.requirements
+
+
 def find_spec(name: str):
     """importlib.util.find_spec, which also looks in the installed training tools."""
     found = importlib.util.find_spec(name)

@@ -41,7 +41,7 @@ from writer_app.training.job import (
 )
 from writer_app.training.library import ModelCard, models_dir, new_run_dir
 from writer_app.training.scan import MIN_WORDS, Scan, scan, split, write_split
-from writer_app.training.tools import load_spec
+from writer_app.training.tools import load_spec, outdated
 from writer_app.ui.training.run import TrainingRun
 from writer_app.ui.training.tools_dialog import ToolsInstallDialog, ask_for_tools
 
@@ -221,15 +221,17 @@ class TrainDialog(QDialog):
         """Return whether torch and transformers are there. Where they are not and the app
         knows which to get (the bundle), ask, and with the writer's yes install them in
         the background (ToolsInstallDialog): Start goes on by itself once they are in.
+        Tools got for an earlier version of the app are offered again, as an update.
         Raises TrainingError naming what to install where the app cannot get them."""
-        if not missing_packages(self.find_package):
-            return True
         spec = load_spec(self.tools_spec_path)
+        update = spec is not None and outdated(spec, self.tools_folder)
+        if not update and not missing_packages(self.find_package):
+            return True
         if spec is None:
             check_packages(self.find_package)  # raises: what to install, and how
         if self.tools_install is not None:  # Start again while they download
             self.tools_install.raise_()
-        elif ask_for_tools(spec, self, self.tools_folder):
+        elif ask_for_tools(spec, self, self.tools_folder, update):
             # Not modal: a modal dialog would block the editor too, its grandparent.
             self.tools_install = ToolsInstallDialog(spec, self, self.tools_folder)
             self.tools_install.finished.connect(self._tools_finished)

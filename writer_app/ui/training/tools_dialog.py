@@ -42,14 +42,26 @@ def size_text(nbytes: int) -> str:
     return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e9 else f"{max(1, round(nbytes / 1e6))} MB"
 
 
-def offer_text(spec: ToolsSpec, folder: Path) -> str:
-    """Return the question asked before anything is downloaded."""
+def offer_text(spec: ToolsSpec, folder: Path, update: bool = False) -> str:
+    """Return the question asked before anything is downloaded (`update`: the tools in
+    `folder` were got for an earlier version of the app)."""
+    if update:
+        why = (
+            "The training tools (PyTorch and Transformers) in your data folder were got for "
+            "an earlier version of Writer, and this one trains with other releases.\n\n"
+            f"Writer can replace them now: about {size_text(spec.installed_bytes)} of disk "
+            f"space in {folder}."
+        )
+    else:
+        why = (
+            "Training needs PyTorch and Transformers, which this installation of Writer "
+            "leaves out to stay small.\n\n"
+            f"Writer can get them now, once: about {size_text(spec.installed_bytes)} of disk "
+            f"space in {folder}."
+        )
     return (
-        "Training needs PyTorch and Transformers, which this installation of Writer "
-        "leaves out to stay small.\n\n"
-        f"Writer can get them now, once: about {size_text(spec.installed_bytes)} of disk space "
-        f"in {folder}. This needs an internet connection and takes a few minutes; "
-        "you can keep writing meanwhile.\n\nGet the training tools now?"
+        f"{why} This needs an internet connection and takes a few minutes; you can keep "
+        "writing meanwhile.\n\nGet the training tools now?"
     )
 
 
@@ -167,13 +179,17 @@ class ToolsInstallDialog(QDialog):
 
 
 def ask_for_tools(
-    spec: ToolsSpec, parent: QWidget | None = None, folder: Path | None = None
+    spec: ToolsSpec,
+    parent: QWidget | None = None,
+    folder: Path | None = None,
+    update: bool = False,
 ) -> bool:
-    """Say what the tools are and how big; return whether the writer wants them now."""
+    """Say what the tools are and how big (`update`: they replace older ones); return
+    whether the writer wants them now."""
     answer = QMessageBox.question(
         parent,
         "Training tools",
-        offer_text(spec, folder or tools_dir()),
+        offer_text(spec, folder or tools_dir(), update),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.Yes,
     )
