@@ -4,24 +4,27 @@ one by one, even where chapters repeat one another and share every unit and piec
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gpt2gguf.constants import TOKENIZER_DIR
+from tests.engine.project_reference import (
+    one_token_a_piece,
+    reference_counts,
+    whole,
+    write_files,
+)
 from writer_app.core.text_io import read_text_file
 from writer_app.engine import project_memory
 from writer_app.engine.project_memory import ProjectMemory, fast_tokenizer
 from writer_app.engine.project_tokens import CROSSING, PY_SPACES, Units
 
-tokenizers = pytest.importorskip("tokenizers")
+pytest.importorskip("tokenizers")
 
 SCENE = (
     "Mara Quenby crossed the café, and Tobin followed; “It's 1,204 leagues,” said Mara.\n"
@@ -46,22 +49,6 @@ FILES = {
 }
 
 
-@functools.cache
-def hf():
-    return tokenizers.Tokenizer.from_file(str(TOKENIZER_DIR / "tokenizer.json"))
-
-
-def whole(text: str) -> list[int]:
-    """The reference tokens: the bundled tokenizer on the whole text at once."""
-    return hf().encode(text, add_special_tokens=False).ids
-
-
-def one_token_a_piece() -> Callable[[str], list[int]]:
-    """A token for every piece GPT-2's own pre-tokenizer cuts: any cut made elsewhere shows."""
-    cut, vocabulary = hf().pre_tokenizer.pre_tokenize_str, {}
-    return lambda text: [vocabulary.setdefault(p, len(vocabulary)) for p, _ in cut(text)]
-
-
 def reference_names(text: str) -> tuple[list[tuple[str, int]], dict[str, int]]:
     """A file's names by the regexes over its whole text: the capitalised words after a
     lower-case letter, a comma or a semicolon and a space (in the order first met), and the
@@ -73,25 +60,9 @@ def reference_names(text: str) -> tuple[list[tuple[str, int]], dict[str, int]]:
     }
 
 
-def reference_counts(texts: list[str], max_context: int, tokenize) -> dict[tuple[int, ...], int]:
-    """Every n-gram of each text's tokens, counted one by one."""
-    out: Counter = Counter()
-    for text in texts:
-        tokens = tokenize(text)
-        for i, t in enumerate(tokens):
-            for k in range(0, min(max_context, i) + 1):
-                out[(*tokens[i - k : i], t)] += 1
-    return dict(out)
-
-
 @pytest.fixture
 def project(tmp_path) -> list[Path]:
-    paths = []
-    for name, text in FILES.items():
-        path = tmp_path / name
-        path.write_bytes(text.encode("utf-8"))
-        paths.append(path)
-    return paths
+    return write_files(tmp_path, FILES)
 
 
 def texts_of(paths: list[Path]) -> list[str]:

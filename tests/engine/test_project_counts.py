@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gpt2gguf.constants import TOKENIZER_DIR
+from tests.engine.project_reference import (
+    one_token_a_piece,
+    reference_counts,
+    whole,
+    write_files,
+)
 from writer_app.engine import project_memory
 from writer_app.engine.ngrams import NgramCounts
 from writer_app.engine.project_memory import ProjectMemory, fast_tokenizer
 
-tokenizers = pytest.importorskip("tokenizers")
+pytest.importorskip("tokenizers")
 
 PROSE = (
     "Mara Quenby walked to the harbour, and Tobin followed. “It's 1,204 leagues,” said Mara.\n\n"
@@ -35,36 +39,6 @@ FILES = {
     "notes.md": " Starts with a space.\n\n## Mara Quenby\n",
     "empty.md": "",
 }
-
-
-def hf() -> tokenizers.Tokenizer:
-    return tokenizers.Tokenizer.from_file(str(TOKENIZER_DIR / "tokenizer.json"))
-
-
-def whole(text: str) -> list[int]:
-    """The reference: the bundled tokenizer on the whole text at once."""
-    return hf().encode(text, add_special_tokens=False).ids
-
-
-def one_token_a_piece() -> Callable[[str], list[int]]:
-    """A tokenizer with a token for every piece GPT-2's pre-tokenizer cuts (with Unicode's
-    own classes): as sensitive as a vocabulary can be to where the pieces are cut."""
-    cut, vocabulary = hf().pre_tokenizer.pre_tokenize_str, {}
-    return lambda text: [vocabulary.setdefault(p, len(vocabulary)) for p, _ in cut(text)]
-
-
-def reference_counts(
-    texts: list[str], max_context: int, tokenize: Callable[[str], list[int]] = whole
-) -> dict[tuple[int, ...], int]:
-    """Every n-gram of each text's tokens, counted one by one in a dict."""
-    out: Counter = Counter()
-    for text in texts:
-        tokens = tokenize(text)
-        for i, t in enumerate(tokens):
-            out[(t,)] += 1
-            for k in range(1, min(max_context, i) + 1):
-                out[(*tokens[i - k : i], t)] += 1
-    return dict(out)
 
 
 def reference_names(texts: list[str]) -> tuple[str, ...]:
@@ -86,12 +60,7 @@ def reference_names(texts: list[str]) -> tuple[str, ...]:
 
 @pytest.fixture
 def project(tmp_path) -> list[Path]:
-    paths = []
-    for name, text in FILES.items():
-        path = tmp_path / name
-        path.write_bytes(text.encode("utf-8"))
-        paths.append(path)
-    return paths
+    return write_files(tmp_path, FILES)
 
 
 def test_the_counts_are_those_of_each_files_whole_text(project):
