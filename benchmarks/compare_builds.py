@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
             variants[side] = report.get("cpu_variant") or report.get("backend")
     out = {}
     for side in ("a", "b"):
-        p50s, p95s = zip(*runs[side])
+        p50s, p95s = zip(*runs[side], strict=True)
         out[side] = {
             "python": getattr(args, side),
             "variant": variants[side],

@@ -52,3 +52,18 @@ def write_files(folder: Path, files: dict[str, str]) -> list[Path]:
         path.write_bytes(text.encode("utf-8"))
         paths.append(path)
     return paths
+
+
+def frequent_from(capitalised: Counter, lower: Counter) -> tuple[str, ...]:
+    """The frequent names by project_memory's rule, from whole-text counts: recurring
+    capitalised words almost never written in lower case, most frequent first."""
+    from writer_app.engine import project_memory
+
+    names = [
+        (n, w)
+        for w, n in capitalised.items()
+        if n >= project_memory.NAME_MIN_COUNT
+        and lower[w.lower()] <= project_memory.NAME_MAX_LOWER_SHARE * n
+    ]
+    names.sort(key=lambda item: -item[0])
+    return tuple(w for _, w in names)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.engine.project_reference import (
+    frequent_from,
     one_token_a_piece,
     reference_counts,
     whole,
@@ -90,14 +91,7 @@ def test_the_counts_and_frequent_names_are_those_of_a_count_one_by_one(project):
         caps, low = reference_names(text)
         capitalised.update(dict(caps))
         lower.update(low)
-    names = [
-        (n, w)
-        for w, n in capitalised.items()
-        if n >= project_memory.NAME_MIN_COUNT
-        and lower[w.lower()] <= project_memory.NAME_MAX_LOWER_SHARE * n
-    ]
-    names.sort(key=lambda item: -item[0])
-    assert memory.frequent_names == tuple(w for _, w in names)
+    assert memory.frequent_names == frequent_from(capitalised, lower)
     assert "Tobin" in memory.frequent_names and "Mara" not in memory.frequent_names
 
 

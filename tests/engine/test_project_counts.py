@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from tests.engine.project_reference import (
+    frequent_from,
     one_token_a_piece,
     reference_counts,
     whole,
     write_files,
 )
-from writer_app.engine import project_memory
 from writer_app.engine.ngrams import NgramCounts
 from writer_app.engine.project_memory import ProjectMemory, fast_tokenizer
 
@@ -48,14 +48,7 @@ def reference_names(texts: list[str]) -> tuple[str, ...]:
         caps = Counter(re.findall(r"(?<=[a-z,;] )([A-Z][a-z]{2,})\b", text))
         capitalised.update(caps)
         lower.update(w for w in re.findall(r"\b[a-z]{3,}\b", text) if w.capitalize() in caps)
-    names = [
-        (n, w)
-        for w, n in capitalised.items()
-        if n >= project_memory.NAME_MIN_COUNT
-        and lower[w.lower()] <= project_memory.NAME_MAX_LOWER_SHARE * n
-    ]
-    names.sort(key=lambda item: -item[0])
-    return tuple(w for _, w in names)
+    return frequent_from(capitalised, lower)
 
 
 @pytest.fixture
