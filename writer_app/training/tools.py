@@ -26,7 +26,6 @@ import logging
 import re
 import runpy
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +255,8 @@ def install(spec: ToolsSpec | None = None, folder: Path | None = None, out=sys.s
     except TrainingError as err:
         print(err, file=out)
         return 1
+    import subprocess  # here: writer_app.ui.app imports this module in every process it starts
+
     progress = PipProgress()
     cmd = pip_command(spec, staging)
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as pip:
