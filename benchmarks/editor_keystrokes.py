@@ -39,6 +39,8 @@ WORDS = (
     "too fast she watched boat come through rocks with patched sail letter in his hand "
     "morning evening wind smelled of cut hay woodsmoke across eleven miles water"
 ).split()
+MISSPELLED = "wich recieve lamplite definately seperate".split()  # one word in MISSPELL_EVERY
+MISSPELL_EVERY = 40
 TYPED = "And then, at last, the light went out. "  # cycled through, one key at a time
 SHORT_BYTES = 3_000  # a short story's opening, the baseline the novel must match
 
@@ -49,7 +51,10 @@ def make_document(path: Path, size_bytes: int, seed: int = 0, one_line: bool = F
     rng = random.Random(seed)
     paragraphs, total = [], 0
     while total < size_bytes:
-        words = [rng.choice(WORDS) for _ in range(rng.randint(40, 160))]
+        words = [
+            rng.choice(MISSPELLED if rng.randrange(MISSPELL_EVERY) == 0 else WORDS)
+            for _ in range(rng.randint(40, 160))
+        ]
         paragraph = " ".join(words).capitalize() + "."
         paragraphs.append(paragraph)
         total += len(paragraph) + 1
@@ -61,8 +66,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(window, app, path: Path, name: str, keys: int) -> dict:
-    """Open path in the window, type `keys` characters at its end; return the figures."""
+def _spread(times: list[float]) -> dict | None:
+    """p50, p95 and max of `times` (ms), rounded; None when there are none."""
+    if not times:
+        return None
+    return {
+        "p50": round(statistics.median(times), 2),
+        "p95": round(percentile(times, 0.95), 2),
+        "max": round(max(times), 2),
+    }
+
+
+def measure(window, app, path: Path, name: str, keys: int, pause_every: int) -> dict:
+    """Open path in the window, type `keys` characters at its end, pausing for the
+    spelling refresh every `pause_every` keys (0: never); return the figures."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
@@ -84,6 +101,18 @@ def measure(window, app, path: Path, name: str, keys: int) -> dict:
         editor.cursorRect()
     )
 
+    spelling = window.spelling
+    checking = spelling.enabled and spelling.checker.available
+    refreshes = []
+
+    def refresh_spelling() -> None:
+        start = time.perf_counter()
+        spelling.refresh()
+        refreshes.append((time.perf_counter() - start) * 1000)
+
+    if checking:
+        refresh_spelling()  # the words on screen underlined, as after opening
+    underlined = len(spelling.misspelled_ranges()) if checking else 0
     times = []
     for i in range(keys):
         start = time.perf_counter()
@@ -91,6 +120,9 @@ def measure(window, app, path: Path, name: str, keys: int) -> dict:
         app.processEvents()
         editor.viewport().repaint()  # synchronous: the key is on screen when this returns
         times.append((time.perf_counter() - start) * 1000)
+        if checking and pause_every and (i + 1) % pause_every == 0:
+            spelling.timer.stop()  # the pause: its refresh now, not SPELL_DELAY_MS later
+            refresh_spelling()
 
     pause = {}
     for job, run in (
@@ -109,10 +141,12 @@ def measure(window, app, path: Path, name: str, keys: int) -> dict:
         "paragraphs": doc.blockCount(),
         "words": editor.words.total,
         "open_s": round(open_s, 3),
-        "keystroke_ms": {
-            "p50": round(statistics.median(times), 2),
-            "p95": round(percentile(times, 0.95), 2),
-            "max": round(max(times), 2),
+        "keystroke_ms": _spread(times),
+        "spelling": {
+            "on": checking,
+            "underlined_on_screen": underlined,
+            "refreshes": len(refreshes),
+            "refresh_ms": _spread(refreshes),
         },
         "ctrl_end_ms": round(ctrl_end_ms, 1),
         "ctrl_end_shows_cursor": ctrl_end_works,
@@ -136,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="type the one-line documents again with the long-paragraph fast path off",
     )
+    parser.add_argument("--no-spelling", action="store_true", help="type with spelling off")
+    parser.add_argument(
+        "--pause-every", type=int, default=10, help="keys between the spelling refreshes (0: none)"
+    )
     args = parser.parse_args(argv)
 
     with isolated_app("editor-bench-") as (app, folder, warnings):
@@ -146,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
 
         window = MainWindow(AppSettings(), load_model=False)
         window.show()
+        if args.no_spelling:
+            window.spelling.set_checker(window.spelling.checker, False)
+        elif not window.spelling.checker.available:
+            print(f"spelling: {window.spelling.checker.problem}", file=sys.stderr)
         fast = window.editor.words.long_paragraph_chars
         # (name, bytes, one line, keys, the word counter's long-paragraph threshold)
         documents = [("short", SHORT_BYTES, False, args.keys, fast)]
@@ -162,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: opening and typing {keys} keys...", file=sys.stderr)
             warnings.clear()
             window.editor.words.long_paragraph_chars = long_paragraph
-            report = measure(window, app, path, name, keys)
+            report = measure(window, app, path, name, keys, args.pause_every)
             report["warnings"] = list(warnings)
             results.append(report)
             window.files.new_file()  # frees the document before the next one
@@ -183,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                     "qt_platform": os.environ["QT_QPA_PLATFORM"],
                     "pyside6": pyside_version,
                     "python": sys.version.split()[0],
+                    "spelling_language": window.settings.spelling_language,
                 },
                 "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
             }
