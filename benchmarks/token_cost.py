@@ -15,6 +15,11 @@ and the command that made it.
 The engine's stop rules are set so that it, too, stops only at --tokens or
 at <|endoftext|>; ratios are of the per-token medians.
 
+The engine's softmax takes its exp pass from ggml where it can
+(writer_app/engine/vecmath.py); "engine_ngrams_numpy" is the same engine
+with numpy's pass, its calls taking turns with the others, for the ratio
+between the two.
+
 --stages then times, apart from the model, what the n-gram path adds per
 token (sampling.py, ngrams.py), one stage after another on the model's real
 distribution after each typed prefix with the document counted so far: the
@@ -44,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.engine_latency import STORY  # noqa: E402
 from gpt2gguf.constants import default_model_path  # noqa: E402
 from gpt2gguf.llama import LlamaRunner  # noqa: E402
-from writer_app.engine import Engine, EngineConfig  # noqa: E402
+from writer_app.engine import Engine, EngineConfig, vecmath  # noqa: E402
 from writer_app.engine.ngrams import Blend, DocumentNgrams, NgramWeights  # noqa: E402
 from writer_app.engine.sampling import (  # noqa: E402
     Softmax,
@@ -113,10 +118,12 @@ def _stages_at(
 ) -> dict[str, float]:
     """Return the fastest time (µs) of each stage on one distribution."""
     weights, model = NgramWeights(), Softmax(len(logits))(logits)
-    out, shifted = np.empty_like(logits), logits - logits.max()
+    out, shifted, top = np.empty_like(logits), logits - logits.max(), float(logits.max())
     blends = (Blend(), weights.blend(document.counts, context, model.entropy))
     stages = {
         "softmax": lambda: model(logits),
+        "softmax_numpy_exp_pass": lambda: vecmath.exp_shifted_numpy(logits, top, out),
+        "softmax_exp_pass": lambda: vecmath.exp_shifted(logits, top, out),
         "softmax_exp_alone": lambda: np.exp(shifted, out=out),
         "blend": lambda: weights.blend(document.counts, context, model.entropy),
         "blend_into": lambda: blend_into(model, blends, out),
@@ -155,35 +162,40 @@ def main() -> int:
         max_sentences=0,
         stop_at_paragraph=False,
     )
-    runs = {"create_completion": ([], []), "engine": ([], []), "engine_ngrams": ([], [])}
+    engines = ("engine", "engine_ngrams", "engine_ngrams_numpy")
+    runs = {name: ([], []) for name in ("create_completion", *engines)}
+    backend = vecmath.backend()
     with (
         LlamaRunner(model, n_ctx=args.n_ctx, n_threads=args.threads) as runner,
         Engine(EngineConfig(**{**config.__dict__, "document_cache": False})) as plain,
         Engine(config) as ngrams,
+        Engine(config) as ngrams_numpy,
     ):
         for _, i in itertools.product(range(args.rounds), range(1, len(words) + 1)):
             typed = " ".join(words[:i])
-            ngrams.set_document(typed)  # the app reports edits as they happen: not timed
+            for engine in (ngrams, ngrams_numpy):  # the app reports edits as they happen
+                engine.set_document(typed)
 
             t0 = time.perf_counter()
             _, n = runner.complete(typed, args.tokens)
             runs["create_completion"][0].append((time.perf_counter() - t0) * 1000)
             runs["create_completion"][1].append(n)
-            for name, engine in (("engine", plain), ("engine_ngrams", ngrams)):
+            for name, engine in zip(engines, (plain, ngrams, ngrams_numpy), strict=True):
+                vecmath.use("numpy" if name == "engine_ngrams_numpy" else backend)
                 t0 = time.perf_counter()
                 engine.suggest(typed)
                 runs[name][0].append((time.perf_counter() - t0) * 1000)
                 runs[name][1].append(engine.last_stats.generated_tokens)
+            vecmath.use(backend)
         stages = stage_costs(runner, words, args.stage_repeats) if args.stages else None
     report = {name: summary(ms, tokens) for name, (ms, tokens) in runs.items()}
     base = report["create_completion"]["token_ms_p50"]
     report["ratio_token_p50"] = {
-        name: round(report[name]["token_ms_p50"] / base, 3) for name in ("engine", "engine_ngrams")
+        name: round(report[name]["token_ms_p50"] / base, 3) for name in engines
     }
     base_request = report["create_completion"]["request_ms_p50"]
     report["ratio_request_p50"] = {
-        name: round(report[name]["request_ms_p50"] / base_request, 3)
-        for name in ("engine", "engine_ngrams")
+        name: round(report[name]["request_ms_p50"] / base_request, 3) for name in engines
     }
     report["settings"] = {
         "model": model.name,
@@ -192,6 +204,7 @@ def main() -> int:
         "threads": args.threads,
         "rounds": args.rounds,
         "n_ctx": args.n_ctx,
+        "softmax_exp_pass": backend,
     }
     if stages is not None:
         report["stages"] = stages

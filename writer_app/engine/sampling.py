@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from writer_app.engine.ngrams import Blend, DocumentNgrams, NgramCounts, NgramWeights
+from writer_app.engine.vecmath import exp_shifted
 
 TOP_K_PREFILTER = 200  # sampling looks at the 200 likeliest tokens only (keeps it O(k))
 # A logit this far below the best one gives a probability at least 0.1% smaller,
@@ -36,8 +37,8 @@ def _entropy(exp: np.ndarray, logits: np.ndarray, top: float, total: float) -> f
 def softmax(logits: np.ndarray) -> tuple[np.ndarray, float]:
     """Return the probabilities of `logits` (a new array) and their entropy in nats."""
     top = float(logits.max())
-    probs = np.exp(logits - top)
-    total = float(probs.sum())
+    probs = np.empty(len(logits), dtype=np.float32)
+    total = exp_shifted(logits, top, probs)
     entropy = _entropy(probs, logits, top, total)
     probs /= total
     return probs, entropy
@@ -46,9 +47,7 @@ def softmax(logits: np.ndarray) -> tuple[np.ndarray, float]:
 def softmax_into(logits: np.ndarray, out: np.ndarray) -> None:
     """softmax()'s probabilities into the reused buffer `out`: the same float32
     operations on the same values, so the same results to the bit."""
-    np.subtract(logits, float(logits.max()), out=out)
-    np.exp(out, out=out)
-    np.divide(out, float(out.sum()), out=out)
+    np.divide(out, exp_shifted(logits, float(logits.max()), out), out=out)
 
 
 class Softmax:
@@ -60,7 +59,8 @@ class Softmax:
     the same values as softmax(), so the same results to the bit (scaled by
     `keep` when the n-grams take a share, blend_into). The one pass over the
     whole vocabulary nothing can skip is the exp: its sum is every
-    probability's denominator.
+    probability's denominator (vecmath.exp_shifted: one fused pass in
+    llama.cpp's own vector code where it can be used).
     """
 
     def __init__(self, n_vocab: int):
@@ -69,9 +69,7 @@ class Softmax:
 
     def __call__(self, logits: np.ndarray) -> Softmax:
         top = float(logits.max())
-        np.subtract(logits, top, out=self.exp)
-        np.exp(self.exp, out=self.exp)
-        self.total = float(self.exp.sum())
+        self.total = exp_shifted(logits, top, self.exp)
         self.entropy = _entropy(self.exp, logits, top, self.total)
         return self
 
