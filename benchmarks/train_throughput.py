@@ -84,8 +84,8 @@ def bench_ours(
     cfg = TrainConfig(lr=6e-4, warmup_steps=warmup, optimizer=optimizer_kind)
     model = new_model(init).to(device)
     model.train()
-    optimizer = make_optimizer(model, cfg, device)
     use_bf16 = device.type == "cuda"
+    optimizer = make_optimizer(model, cfg, device, bf16=use_bf16)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     # train.py compiles the loss step whole (--compile); the default here compiles
     # the model only, and --compile-loss times train.py's way.

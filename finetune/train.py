@@ -102,7 +102,7 @@ def train(cfg: TrainConfig, hooks: DebugHooks | None = None) -> TrainResult:
     check_fits(data, block)
     bf16 = use_bf16(cfg.dtype, device, raw_model.config.n_embd, ranks.master)
     raw_model.to(device)
-    optimizer = make_optimizer(raw_model, cfg, device)
+    optimizer = make_optimizer(raw_model, cfg, device, bf16=bf16)
 
     accum = max(1, round(cfg.batch_tokens / (cfg.micro_batch * block * ranks.world)))
     tokens_per_step = accum * cfg.micro_batch * block * ranks.world
