@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gpt2gguf.llama import cpu_variant, load_cpu_variants
+from writer_app.engine import vecmath
 from writer_app.engine.client import EngineClient
 from writer_app.engine.protocol import CancelFlag
 from writer_app.ui.app import ENGINE_HOST_ARG, self_test
@@ -64,6 +65,8 @@ def test_self_test_passes_with_the_bundled_model():
     # The engine process's answer, the same as this process's: same libraries, same CPU.
     assert re.search(rf"^cpu variant: +{re.escape(cpu_variant())}$", report, re.M), report
     assert re.search(r"^spelling: +en_US \(system\)$", report, re.M), report  # not a bundle
+    # The engine process's exp pass, as this process would choose it.
+    assert f"the softmax's exp pass in {vecmath.backend()}" in report, report
 
 
 def test_self_test_with_a_corrupt_model_prints_a_report_for_a_bug_report(tmp_path):

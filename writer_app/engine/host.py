@@ -22,6 +22,7 @@ import time
 
 from gpt2gguf.cpu import default_use_extra_bufts, physical_cores
 from gpt2gguf.llama import cpu_variant, default_gpu_layers, llama_cpp_version
+from writer_app.engine import vecmath
 from writer_app.engine.config import EngineConfig, needs_reload
 from writer_app.engine.engine import Engine
 from writer_app.engine.errors import EngineError, GenerationCancelled
@@ -175,6 +176,8 @@ class Host:
             # Which CPU build of llama.cpp this process picked (the portable build
             # picks at run time): only this process can say (About the Model, --self-test).
             "cpu_variant": cpu_variant(),
+            # Where the blend's softmax takes its exp pass: "ggml" or "numpy" (vecmath.py).
+            "softmax_pass": vecmath.backend(),
             "info": engine.info,
             "n_ctx": engine.n_ctx,
             "n_threads": engine.n_threads,

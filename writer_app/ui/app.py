@@ -177,7 +177,8 @@ def self_test(model: str | None = None, out=None) -> int:
             raise RuntimeError("the engine answered, but with no suggestion")
         report |= {
             "engine process": f"pid {client.pid}, llama-cpp-python {hello.llama_cpp_version}",
-            "backend": f"{summary['backend']}, {summary['n_threads']} threads",
+            "backend": f"{summary['backend']}, {summary['n_threads']} threads, the softmax's "
+            f"exp pass in {summary.get('softmax_pass', 'numpy')}",
             # As the engine process picked it: the app process never loads llama.cpp.
             "cpu variant": summary["cpu_variant"],
             "text": SELF_TEST_TEXT,
