@@ -149,6 +149,19 @@ def cpu_backend_file() -> str:
     return info.dli_fname.decode("utf-8", "replace")
 
 
+def cpu_backend_function(name: str):
+    """Return the function `name` of the CPU backend llama.cpp computes with
+    (cpu_backend_file: the native libggml-cpu, or the portable build's variant ggml
+    chose for this CPU) as a ctypes function for the caller to type, or None."""
+    path = cpu_backend_file()
+    if not path:
+        return None
+    try:
+        return getattr(ctypes.CDLL(path), name)
+    except (OSError, AttributeError):
+        return None
+
+
 def cpu_variant() -> str:
     """Return which of llama.cpp's CPU builds this process runs: a variant of the portable
     build ("haswell", "sse42"...), or "native build" (a build for the machine it was

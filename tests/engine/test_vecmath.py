@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import llama_cpp
 import numpy as np
 import pytest
 
 from gpt2gguf.constants import default_model_path
-from gpt2gguf.llama import LlamaRunner
+from gpt2gguf.llama import LlamaRunner, cpu_backend_function
 from writer_app.engine import vecmath
 from writer_app.engine.sampling import Softmax, softmax
 
 
 def native_ggml_cpu() -> bool:
-    """Whether this llama-cpp-python is a checked version with a plain libggml-cpu."""
-    lib = Path(llama_cpp.__file__).resolve().parent / "lib"
-    return llama_cpp.__version__ in vecmath.CHECKED_VERSIONS and any(lib.glob("libggml-cpu.*"))
+    """Whether this llama-cpp-python is a checked version whose CPU backend has the pass."""
+    return (
+        llama_cpp.__version__ in vecmath.CHECKED_VERSIONS
+        and cpu_backend_function(vecmath.SYMBOL) is not None
+    )
 
 
 @pytest.fixture
@@ -70,11 +70,16 @@ def test_an_unchecked_llama_cpp_version_uses_numpy(fresh_choice, monkeypatch):
     assert vecmath.backend() == "numpy"
 
 
-def test_a_library_without_the_function_uses_numpy(fresh_choice, monkeypatch, tmp_path):
+def test_a_backend_without_the_function_uses_numpy(fresh_choice, monkeypatch):
+    import gpt2gguf.llama
+
     monkeypatch.delenv(vecmath.OFF_ENV, raising=False)
     monkeypatch.setattr(llama_cpp, "__version__", sorted(vecmath.CHECKED_VERSIONS)[0])
-    monkeypatch.setenv("LLAMA_CPP_LIB_PATH", str(tmp_path))  # no libggml-cpu there
+    monkeypatch.setattr(gpt2gguf.llama, "cpu_backend_file", lambda: "")  # none found
     assert vecmath.backend() == "numpy"
+    monkeypatch.setattr(gpt2gguf.llama, "cpu_backend_file", lambda: llama_cpp.__file__)
+    monkeypatch.setattr(vecmath, "_chosen", None)
+    assert vecmath.backend() == "numpy"  # a file that is no library
 
 
 def test_a_pass_that_disagrees_with_numpy_is_not_used(fresh_choice, monkeypatch):

@@ -10,10 +10,10 @@ libggml-cpu exports it, and it is already loaded in the engine's process.
 
 It is an internal function, not an API: it is used only with the
 llama-cpp-python versions whose vendored ggml was read to have that very
-signature (CHECKED_VERSIONS), only from a library called plainly
-libggml-cpu (a build with GGML_BACKEND_DL has one per CPU variant, and
-ggml chooses among them at run time: those use numpy), and only after it
-agreed with numpy on a test row. Its exp differs from numpy's by a few
+signature (CHECKED_VERSIONS), only from the CPU backend llama.cpp computes
+with (the native libggml-cpu, or the portable build's variant that ggml
+chose for this CPU: gpt2gguf.llama.cpu_backend_function), and only after
+it agreed with numpy on a test row. Its exp differs from numpy's by a few
 units in the last place, so everything that needs the engine's exact
 probabilities calls `exp_shifted` here: writer-bench and the engine agree to
 the bit within a process, as before.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -48,19 +47,16 @@ def exp_shifted_numpy(x: np.ndarray, top: float, out: np.ndarray) -> float:
 
 def _ggml_function() -> Callable | None:
     """Return ggml's fused softmax pass as a ctypes function, or None where it can't be trusted."""
+    from gpt2gguf.errors import ModelLoadError
+    from gpt2gguf.llama import cpu_backend_function, llama_cpp_version
+
     try:
-        import llama_cpp
-        from llama_cpp._ctypes_extensions import load_shared_library
-    except Exception:  # noqa: BLE001  (any import failure: numpy it is)
+        if llama_cpp_version() not in CHECKED_VERSIONS:
+            return None
+        function = cpu_backend_function(SYMBOL)
+    except ModelLoadError:  # llama.cpp missing, or no CPU variant suits this CPU
         return None
-    if getattr(llama_cpp, "__version__", None) not in CHECKED_VERSIONS:
-        return None
-    override = os.environ.get("LLAMA_CPP_LIB_PATH")
-    folder = Path(override) if override else Path(llama_cpp.__file__).resolve().parent / "lib"
-    try:
-        lib = load_shared_library("ggml-cpu", folder)
-        function = getattr(lib, SYMBOL)
-    except (OSError, RuntimeError, AttributeError, FileNotFoundError):
+    if function is None:
         return None
     function.restype = ctypes.c_double
     function.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float]
