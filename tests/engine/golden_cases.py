@@ -5,6 +5,12 @@ the suggestion pipeline was split into steps and wrote what came out to
 data/golden_suggestions.json; `test_golden.py` runs them again and compares,
 so a refactor or a speed-up that changes any suggestion, byte for byte, fails.
 
+llama.cpp's logits differ in their last bits between its CPU kernels: a
+build for AVX-512 sums in another order than one for AVX2, and a greedy
+suggestion that hangs on a near-tie can take another word. So the file holds
+one set of results per kernel set (the instruction sets llama.cpp reports,
+`kernels()`), each with the sha256 of the model it was recorded from.
+
 Each group is one fresh Engine on the bundled model (one thread: results
 then depend on nothing but the model file) with some settings changed, and a
 list of actions run in order, since the engine keeps state between requests
@@ -15,9 +21,12 @@ document's n-gram counts).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 from pathlib import Path
 
+from gpt2gguf.llama import cpu_variant
 from writer_app.engine import Engine, EngineConfig, type_through
 from writer_app.engine.config import DEFAULT_CONFIDENCE
 
@@ -223,6 +232,25 @@ def _short(value) -> str | int:
     return value
 
 
-def load_golden() -> dict[str, list[dict]]:
-    """Return the stored golden results, by group name."""
+def kernels() -> str:
+    """Return the instruction sets llama.cpp computes with in this process
+    ("SSE3 SSSE3 AVX AVX2 F16C FMA BMI2 LLAMAFILE OPENMP REPACK"): what keys a golden set."""
+    variant = cpu_variant()
+    return variant.partition(": ")[2] or variant
+
+
+@functools.cache
+def model_sha256(model_path: Path) -> str:
+    """Return the sha256 of a model file, in hex."""
+    digest = hashlib.sha256()
+    with open(model_path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_golden() -> dict[str, dict]:
+    """Return the stored golden sets, by kernels(): each {"model": sha256, "groups": {name: results}}."""
+    if not GOLDEN_FILE.exists():
+        return {}
     return json.loads(GOLDEN_FILE.read_text(encoding="utf-8"))
