@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 QUANTS = ("f32", "q8_0", "q4_k_m")
+# The recipes A/B'd from a shipped model (ab.sh's tables, with what they started from).
+AB_RESULTS = Path(__file__).resolve().parent / "ab-results.tsv"
 # ksr.json's confidence_source -> whose suggestion confidence it typed with.
 CONFIDENCE_WORDS = {
     "model": "model's calibrated",
@@ -156,6 +158,7 @@ def card(out: Path, name: str, profile: str, corpus: Path) -> str:
         *calibration_lines(calibration),
     ]
     lines += lineage_table(load_list(out / "lineage.json"))
+    lines += ab_table(AB_RESULTS)
     samples = summary.get("samples") or []
     if samples:
         lines += ["## Sample continuations", "", "(PyTorch, top-k 40, temperature 0.8)", ""]
@@ -222,6 +225,34 @@ def lineage_table(rows: list[dict]) -> list[str]:
             f"| {i} | {r.get('start')} | {r.get('cpu')} ({flags}) | {r.get('dtype')} | "
             f"{_fmt(r.get('minutes'), '.1f')} | {r.get('tokens') or 0:,} | "
             f"{_fmt(r.get('val_ppl_before'))} | {_fmt(r.get('val_ppl_after'))} |"
+        )
+    return [*lines, ""]
+
+
+def ab_table(path: Path) -> list[str]:
+    """The A/B of training recipes at equal minutes (ab.sh's tables kept in `path`: its
+    "# " lines say where they started, its rows are run, minutes, arm, steps, tokens, ppl)."""
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8").splitlines()
+    notes = [line[2:] for line in text if line.startswith("# ")]
+    header, *rows = [line.split("\t") for line in text if line and not line.startswith("#")]
+    lines = [
+        "## Recipes tried (A/B at equal minutes)",
+        "",
+        "`bash recipes/default-model/ab.sh --corpus CORPUS --out OUT --from MODEL.gguf "
+        '--minutes "25 50"`: each arm continues from MODEL with the same data order, side by '
+        "side, and is scored by the protocol above (q8_0).",
+        *(f"- {note}" for note in notes),
+        "",
+        "| run | minutes | arm | steps | tokens | val ppl |",
+        "| --- | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        r = dict(zip(header, row, strict=True))
+        lines.append(
+            f"| {r['run']} | {r['minutes']} | {r['arm']} | {int(r['steps']):,} | "
+            f"{int(r['tokens']):,} | {float(r['val_ppl_q8_0']):.2f} |"
         )
     return [*lines, ""]
 
