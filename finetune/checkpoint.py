@@ -10,7 +10,6 @@ without weights. Weights are checked for NaN/inf before anything is saved.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import sys
@@ -18,18 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from finetune.errors import CheckpointError, FinetuneError, RefusedError
-from gpt2gguf.files import atomic_write, fsync_dir
+from gpt2gguf.files import atomic_write, file_sha256, fsync_dir
 
 STATE_FILE = "state.pt"
 CHECKSUM_SUFFIX = ".sha256"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def check_writable(out: Path) -> None:
@@ -74,7 +65,7 @@ def save_state(state: dict, folder: Path) -> None:
     path = folder / STATE_FILE
     try:
         atomic_write(path, lambda f: torch.save(state, f))
-        atomic_write(folder / (STATE_FILE + CHECKSUM_SUFFIX), (_sha256(path) + "\n").encode())
+        atomic_write(folder / (STATE_FILE + CHECKSUM_SUFFIX), (file_sha256(path) + "\n").encode())
     except OSError as exc:
         raise write_error(exc, path) from exc
 
@@ -92,7 +83,7 @@ def load_state(folder: Path, device) -> dict:
     checksum = folder / (STATE_FILE + CHECKSUM_SUFFIX)
     if checksum.is_file():
         expected = checksum.read_text().strip()
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise CheckpointError(f"{path} is damaged (its checksum does not match); {advice}")
     try:
         # Our own file, written by save_state: it holds optimizer and RNG state,

@@ -17,6 +17,7 @@ old bytes is safely on disk beside it (see `_write_in_place`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -74,6 +75,15 @@ def atomic_write(
             pass
         raise
     fsync_dir(target.parent)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Return the sha256 of a file's bytes, in hex, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 from pathlib import Path
 
+from gpt2gguf.files import file_sha256
 from gpt2gguf.llama import cpu_variant
 from writer_app.engine import Engine, EngineConfig, type_through
 from writer_app.engine.config import DEFAULT_CONFIDENCE
@@ -241,12 +241,8 @@ def kernels() -> str:
 
 @functools.cache
 def model_sha256(model_path: Path) -> str:
-    """Return the sha256 of a model file, in hex."""
-    digest = hashlib.sha256()
-    with open(model_path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Return the sha256 of a model file, in hex (once per file and process)."""
+    return file_sha256(model_path)
 
 
 def load_golden() -> dict[str, dict]:
