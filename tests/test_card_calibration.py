@@ -1,10 +1,12 @@
 """The default-model card shows the suggestion confidence stored in the q8_0 file (issue 24),
-read from results/calibrate.json, and whose confidence ksr typed with."""
+read from results/calibrate.json, and whose confidence ksr typed with; and the recipes'
+A/B as ab.sh recorded it."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +62,27 @@ def test_the_card_shows_the_calibrated_confidence_and_its_table(tmp_path):
 def test_a_run_without_calibration_has_no_such_section(tmp_path):
     write_results(tmp_path, None)
     assert "## Suggestion confidence" not in load_make_card().card(tmp_path, "m", "cpu", tmp_path)
+
+
+def test_the_card_shows_the_recipes_ab_as_recorded(tmp_path):
+    make_card = load_make_card()
+    tsv = tmp_path / "ab.tsv"
+    tsv.write_text(
+        "# start: a model at 91.70\n"
+        "run\tminutes\tarm\tsteps\ttokens\tval_ppl_q8_0\n"
+        "first\t25\tadamw-8-cosine\t93\t190464\t100.844\n"
+        "first\t25\tmuon-8-cosine\t23\t47104\t111.78\n",
+        encoding="utf-8",
+    )
+    lines = make_card.ab_table(tsv)
+    assert "- start: a model at 91.70" in lines
+    assert "| first | 25 | adamw-8-cosine | 93 | 190,464 | 100.84 |" in lines
+    assert "| first | 25 | muon-8-cosine | 23 | 47,104 | 111.78 |" in lines
+    assert make_card.ab_table(tmp_path / "none.tsv") == []
+    # The recorded A/B: every row renders, steps x 2,048 tokens (the continue profile's batch).
+    recorded = make_card.ab_table(make_card.AB_RESULTS)
+    rows = [line for line in recorded if re.match(r"\| (first|again) \|", line)]
+    assert len(rows) == 12
+    for row in rows:
+        steps, tokens = (int(c.replace(",", "")) for c in row.split("|")[4:6])
+        assert tokens == steps * 2048

@@ -190,36 +190,3 @@ def test_each_round_counts_the_rounds_before_it_so_it_draws_new_windows(tmp_path
     (tmp_path / "lineage.json").write_text(json.dumps([{"start": "a"}, {"start": "b"}]))
     assert count(start) == "2"
     assert 'lineage.py" count --from' in RUN.read_text() and "+ ROUNDS" in RUN.read_text()
-
-
-def _make_card():
-    sys.path.insert(0, str(ROOT / "recipes" / "default-model"))
-    try:
-        import make_card
-    finally:
-        sys.path.pop(0)
-    return make_card
-
-
-def test_the_card_shows_the_recipes_ab_as_recorded(tmp_path):
-    make_card = _make_card()
-    tsv = tmp_path / "ab.tsv"
-    tsv.write_text(
-        "# start: a model at 91.70\n"
-        "run\tminutes\tarm\tsteps\ttokens\tval_ppl_q8_0\n"
-        "first\t25\tadamw-8-cosine\t93\t190464\t100.844\n"
-        "first\t25\tmuon-8-cosine\t23\t47104\t111.78\n",
-        encoding="utf-8",
-    )
-    lines = make_card.ab_table(tsv)
-    assert "- start: a model at 91.70" in lines
-    assert "| first | 25 | adamw-8-cosine | 93 | 190,464 | 100.84 |" in lines
-    assert "| first | 25 | muon-8-cosine | 23 | 47,104 | 111.78 |" in lines
-    assert make_card.ab_table(tmp_path / "none.tsv") == []
-    # The recorded A/B: every row renders, steps x 2,048 tokens (the continue profile's batch).
-    recorded = make_card.ab_table(make_card.AB_RESULTS)
-    rows = [line for line in recorded if re.match(r"\| (first|again) \|", line)]
-    assert len(rows) == 12
-    for row in rows:
-        steps, tokens = (int(c.replace(",", "")) for c in row.split("|")[4:6])
-        assert tokens == steps * 2048
