@@ -167,12 +167,17 @@ def cpu_variant() -> str:
     build ("haswell", "sse42"...), or "native build" (a build for the machine it was
     compiled on), then the instruction sets llama.cpp reports it uses, e.g.
     "haswell: SSE3 AVX AVX2 FMA" or "native build: AVX2 FMA AVX512"."""
-    llama_cpp = _llama_cpp()
     found = CPU_VARIANT_FILE.search(Path(cpu_backend_file()).name)
     where = found.group(1) if found else "native build"
-    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
-    features = [name for name, on in re.findall(r"(\w+) = (\d)", info) if on == "1"]
+    features = cpu_features()
     return f"{where}: {' '.join(features)}" if features else where
+
+
+def cpu_features() -> list[str]:
+    """Return the instruction sets and options llama.cpp reports its CPU backend was built
+    with, in its order: ["SSE3", "SSSE3", "AVX", "AVX2", ..., "OPENMP", "REPACK"]."""
+    info = _llama_cpp().llama_print_system_info().decode("utf-8", "replace")
+    return [name for name, on in re.findall(r"(\w+) = (\d)", info) if on == "1"]
 
 
 def llama_cpp_version() -> str:

@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 
 from gpt2gguf.files import file_sha256
-from gpt2gguf.llama import cpu_variant
+from gpt2gguf.llama import cpu_features
 from writer_app.engine import Engine, EngineConfig, type_through
 from writer_app.engine.config import DEFAULT_CONFIDENCE
 
@@ -235,8 +235,7 @@ def _short(value) -> str | int:
 def kernels() -> str:
     """Return the instruction sets llama.cpp computes with in this process
     ("SSE3 SSSE3 AVX AVX2 F16C FMA BMI2 LLAMAFILE OPENMP REPACK"): what keys a golden set."""
-    variant = cpu_variant()
-    return variant.partition(": ")[2] or variant
+    return " ".join(cpu_features())
 
 
 @functools.cache
