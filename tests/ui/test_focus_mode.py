@@ -105,3 +105,31 @@ def test_typewriter_scrolling_keeps_the_cursor_line_in_the_middle(qtbot, make_wi
         put_cursor(editor, editor.document().findBlockByNumber(n).position())
         assert abs(editor.cursorRect().center().y() - middle) <= line
     window.focus.leave()
+
+
+def test_the_last_lines_come_up_to_the_middle_without_touching_the_text(qtbot, make_window):
+    window = make_window(load_model=False)
+    editor = window.editor
+    text = "\n".join(f"Paragraph {n} of a long chapter." for n in range(300))
+    editor.setPlainText(text)
+    editor.document().setModified(False)
+    bar = editor.verticalScrollBar()
+    window.focus.enter()
+    qtbot.waitUntil(lambda: editor.viewport().height() > 200)
+    # The room below is no edit: nothing to undo, nothing to save.
+    assert not editor.document().isUndoAvailable() and not editor.document().isModified()
+    middle = editor.viewport().height() / 2
+    line = editor.fontMetrics().height() * 2
+    end = editor.textCursor()
+    end.movePosition(QTextCursor.MoveOperation.End)
+    editor.setTextCursor(end)
+    assert abs(editor.cursorRect().center().y() - middle) <= line
+    qtbot.keyClicks(editor, " The end")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "came.")  # the text grew: the range grows with it
+    assert abs(editor.cursorRect().center().y() - middle) <= line
+    assert editor.toPlainText() == text + " The end\ncame."
+    window.focus.leave()
+    qtbot.waitUntil(lambda: not window.isFullScreen())
+    size = editor.document().documentLayout().documentSize().height()
+    assert bar.maximum() <= size - editor.viewport().height() + 1

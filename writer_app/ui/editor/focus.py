@@ -3,6 +3,11 @@ written in full ink, the rest dimmed, and the cursor's line kept at the middle o
 (typewriter scrolling). Esc or F11 leaves it; Esc first puts away a showing ghost, as always
 (the editor claims Esc while a ghost shows).
 
+Typewriter scrolling needs room below the last line, or the end of the text, where a
+writer mostly types, would sit at the bottom of the screen. The room is half a page of
+scroll range beyond what QTextEdit gives, not a margin of the document: a document
+margin is a format change, which would go on the undo stack and mark the text modified.
+
 The dimming is made of the editor's extra selections, which the spelling
 underlines use too: both go through set_extra_selections, which keeps one list
 per owner and gives the editor them all, so neither wipes out the other.
@@ -58,6 +63,8 @@ class FocusMode(QObject):
         self.leave_action.triggered.connect(self.leave)
         window.addAction(self.leave_action)
         self.editor.cursorPositionChanged.connect(self._follow_cursor)
+        self._natural_maximum: int | None = None  # QTextEdit's own scroll range, in focus mode
+        self._extending = False
 
     def toggle(self, on: bool | None = None) -> None:
         """Enter focus mode (on=True), leave it (False), or switch (None)."""
@@ -77,6 +84,9 @@ class FocusMode(QObject):
         self.window.statusBar().hide()
         self.window.showFullScreen()
         self.leave_action.setEnabled(True)
+        bar = self.editor.verticalScrollBar()
+        bar.rangeChanged.connect(self._extend_range)
+        self._extend_range(bar.minimum(), bar.maximum())
         self._block = -1
         self._follow_cursor()
         self.editor.setFocus()
@@ -89,10 +99,29 @@ class FocusMode(QObject):
         self.active = False
         self.leave_action.setEnabled(False)
         set_extra_selections(self.editor, "focus", [])
+        bar = self.editor.verticalScrollBar()
+        bar.rangeChanged.disconnect(self._extend_range)
+        if self._natural_maximum is not None:
+            bar.setMaximum(self._natural_maximum)
+            self._natural_maximum = None
         self.window.menuBar().show()
         self.window.statusBar().show()
         self.window.setWindowState(self._state)  # maximized stays maximized
         self.toggled.emit(False)
+
+    def _extend_range(self, _minimum: int, maximum: int) -> None:
+        # QTextEdit sets its range whenever the text's height or the page's changes;
+        # each time, half a page more lets the last line come up to the middle.
+        if self._extending:
+            return
+        self._natural_maximum = maximum
+        self._extending = True
+        try:
+            self.editor.verticalScrollBar().setMaximum(
+                maximum + self.editor.viewport().height() // 2
+            )
+        finally:
+            self._extending = False
 
     def _follow_cursor(self) -> None:
         if not self.active:
@@ -128,7 +157,7 @@ class FocusMode(QObject):
 
     def center_cursor(self) -> None:
         """Scroll so that the cursor's line sits at the middle of the page (as far as the
-        document's ends let it)."""
+        document's start lets it; at its end there is room, _extend_range)."""
         bar = self.editor.verticalScrollBar()
         middle = self.editor.viewport().height() // 2
         bar.setValue(bar.value() + self.editor.cursorRect().center().y() - middle)
