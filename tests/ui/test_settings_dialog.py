@@ -133,3 +133,22 @@ def test_the_window_applies_line_spacing_and_column_width(qtbot, make_window):
     narrow = editor.viewportMargins().left()
     window.apply_settings(AppSettings(**{**vars(new), "text_width_chars": 80}))
     assert editor.viewportMargins().left() < narrow
+
+
+def test_suggestions_in_italics_from_the_dialog_to_the_painted_ghost(qtbot, make_window):
+    dialog = make_dialog(qtbot)
+    assert not dialog.ghost_italic.isChecked()  # upright by default
+    dialog.ghost_italic.setChecked(True)
+    assert dialog.result_settings().ghost_italic
+
+    window = make_window(load_model=False)
+    editor = window.editor
+    editor.setPlainText("The door opened")
+    editor.moveCursor(editor.textCursor().MoveOperation.End)
+    editor.show_ghost(" and the wind came in.", editor.textCursor().position())
+    upright = editor.viewport().grab().toImage()
+    assert not editor._ghost_layout().font().italic()
+    window.apply_settings(AppSettings(**{**vars(window.settings), "ghost_italic": True}))
+    assert editor._ghost_layout().font().italic() and not editor.font().italic()
+    assert editor.viewport().grab().toImage() != upright  # repainted in the italic
+    assert editor.toPlainText() == "The door opened"

@@ -72,6 +72,7 @@ class AppSettings:
     line_height: int = 150  # percent of the font's line height
     text_width_chars: int = 72  # the text column's width, in average characters
     theme: str = "light"
+    ghost_italic: bool = False  # suggestions in italics: set apart by shape as well as grey
     suggestions_enabled: bool = True
     show_latency: bool = False  # the last suggestion's time in the status bar
     show_welcome: bool = True  # Help → Getting Started at the next start

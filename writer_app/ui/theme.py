@@ -102,13 +102,14 @@ def apply_theme(theme: str) -> None:
 
 
 def apply_appearance(editor: GhostEditor, settings: AppSettings) -> None:
-    """Give the editor the settings' font, line height, column width and theme."""
+    """Give the editor the settings' font, line height, column width, ghost style and theme."""
     family = settings.font_family or next(
         (f for f in PROSE_FONTS if f in QFontDatabase.families()), "Serif"
     )
     font = QFont(family, settings.font_size)
     font.setStyleHint(QFont.StyleHint.Serif)
     editor.set_prose_format(font, settings.line_height, settings.text_width_chars)
+    editor.set_ghost_italic(settings.ghost_italic)
     apply_theme(settings.theme)
     # The margins either side of the text column share the page colour.
     editor.setAutoFillBackground(True)

@@ -286,12 +286,18 @@ class SettingsDialog(QDialog):
         self.theme = _tip(QComboBox(), "Dark text on a light page, or light text on a dark one.")
         self.theme.addItems(THEMES)
         self.theme.setCurrentText(settings.theme)
+        self.ghost_italic = _tip(
+            QCheckBox("Show suggestions in italics"),
+            "Set the suggestion apart from your text by its shape as well as its grey.",
+        )
+        self.ghost_italic.setChecked(settings.ghost_italic)
         form = QFormLayout()
         form.addRow("Font", self.font_family)
         form.addRow("Size", self.font_size)
         form.addRow("Line spacing", self.line_height)
         form.addRow("Column width", self.text_width)
         form.addRow("Theme", self.theme)
+        form.addRow(self.ghost_italic)
         box = QGroupBox("Appearance")
         box.setLayout(form)
         return box
@@ -502,6 +508,7 @@ class SettingsDialog(QDialog):
             line_height=self.line_height.value(),
             text_width_chars=self.text_width.value(),
             theme=self.theme.currentText(),
+            ghost_italic=self.ghost_italic.isChecked(),
             spelling=self.spelling.isChecked(),
             spelling_language=self.spelling_language.currentText(),
             show_latency=self.show_latency.isChecked(),

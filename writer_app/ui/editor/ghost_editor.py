@@ -91,6 +91,7 @@ class GhostEditor(QTextEdit):
         self._ghost = ""
         self._ghost_pos = -1
         self._unsure = False  # the ghost is shown with UNSURE_MARK
+        self._ghost_italic = False  # the ghost in the editor's font, or its italic
         self._internal = 0  # >0 while the editor itself edits (accepts, type-through, formats)
         # (cursor position, the letters Backspace just deleted there) until the writer
         # types again: a ghost that only offers them back is not shown (issue 27).
@@ -314,6 +315,12 @@ class GhostEditor(QTextEdit):
             self._apply_block_format()
         self._update_margins()
 
+    def set_ghost_italic(self, italic: bool) -> None:
+        """Paint the ghost in the italic of the editor's font (True) or in the font itself."""
+        if italic != self._ghost_italic:
+            self._ghost_italic = italic
+            self.viewport().update()
+
     def _block_format(self) -> QTextBlockFormat:
         fmt = QTextBlockFormat()
         fmt.setLineHeight(
@@ -507,8 +514,9 @@ class GhostEditor(QTextEdit):
         margin = self.document().documentMargin()
         left = margin - self.horizontalScrollBar().value()
         right = left + self.document().textWidth() - 2 * margin
-        font = self.font()
-        step = QFontMetricsF(font).height() * self._line_height / 100
+        font = QFont(self.font())
+        font.setItalic(self._ghost_italic)
+        step = QFontMetricsF(self.font()).height() * self._line_height / 100
         shown = self._ghost + (UNSURE_MARK if self._unsure else "")
         layout = QTextLayout(shown, font, self.viewport())
         option = QTextOption()
