@@ -162,7 +162,10 @@ def assert_private_app_files(run_dir: Path) -> None:
         return
     for folder in (run_dir.parent, run_dir, run_dir / "data", run_dir / "data" / "train"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
-    files = [*(run_dir / "data").rglob("*.txt"), *(run_dir / n for n in ("run.json", "train.log"))]
+    files = [
+        *(run_dir / "data").rglob("*.txt"),
+        *(run_dir / n for n in ("run.json", "job.json", "train.log")),
+    ]
     for file in [*files, run_dir / "card.json"]:
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 

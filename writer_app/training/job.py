@@ -20,9 +20,10 @@ imports it without torch installed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from finetune.outputs import RunOptions
@@ -50,6 +51,10 @@ MIN_EVAL_MINUTES = 0.5
 FINETUNE_LR = 3e-4
 FINETUNE_WARMUP_STEPS = 10
 RUN_CONFIG = "run.json"  # beside the training folder, in the run folder
+# The run's JobSpec, in the run folder too: a run stopped when the app closed is
+# taken up again from it at the next start (TrainingRun.restore).
+JOB_FILE = "job.json"
+_PATH_FIELDS = ("base", "train_dir", "val_file", "out")
 DEFAULT_QUANT = "q8_0"  # writer-finetune's own default for the export
 
 
@@ -83,6 +88,29 @@ class JobSpec:
     def config_path(self) -> Path:
         """Return where the run's settings file (run.json) is written."""
         return self.out.parent / RUN_CONFIG
+
+    def to_json(self) -> str:
+        """Return the spec as JSON (job.json), paths as text."""
+        data = asdict(self)
+        return json.dumps({k: str(v) if k in _PATH_FIELDS else v for k, v in data.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        """Return the spec that to_json wrote. Raises ValueError for any other text."""
+        try:
+            data = json.loads(text)
+            known = {f.name for f in fields(cls)}
+            if not isinstance(data, dict) or not set(_PATH_FIELDS) <= data.keys() <= known:
+                raise ValueError("not the fields of a training job")
+            if not all(isinstance(data[k], str) and data[k] for k in _PATH_FIELDS):
+                raise ValueError("a path is not a text")
+            spec = cls(**{k: Path(v) if k in _PATH_FIELDS else v for k, v in data.items()})
+            spec.minutes, spec.threads = float(spec.minutes), int(spec.threads)
+            if not all(isinstance(a, str) for a in (*spec.extra_args, *spec.calibrate_args)):
+                raise ValueError("flags are texts")
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"not a training job: {exc}") from exc
+        return spec
 
     def options(self) -> RunOptions:
         """Return the settings of the run, as writer-finetune reads them from run.json."""

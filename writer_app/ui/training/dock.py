@@ -5,7 +5,8 @@ shows the current run's panel or, when there is none, the setup dialog.
 The dock owns the current run: it shares the cores with the suggestion
 engine while the run works, switches the app to a model the writer takes,
 and carries out Keep Training after a finished run and Train on Another
-Folder.
+Folder. At start it takes up the last run if it stopped before its end
+(TrainingRun.restore), and shows it if the app's closing stopped it.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class TrainingDock(QDockWidget):
         """Return the model file the app suggests with now."""
         return self.window.suggestions.engine_config().model_path
 
-    def show_run(self, run: TrainingRun) -> TrainingPanel:
-        """Show `run` (not yet started) in the dock, in place of the run before; return its panel."""
+    def show_run(self, run: TrainingRun, visible: bool = True) -> TrainingPanel:
+        """Show `run` (not yet started, or restored) in the dock, in place of the run before;
+        return its panel. With `visible` False the dock stays as it is (hidden at start)."""
         panel = TrainingPanel(run, model_in_use=self.model_in_use)
         run.busy_changed.connect(self._share_cores)
         panel.use_model.connect(self.use_model)
@@ -52,8 +54,9 @@ class TrainingDock(QDockWidget):
         self.setWidget(panel)
         if old is not None:
             old.deleteLater()
-        self.show()
-        self.raise_()
+        if visible:
+            self.show()
+            self.raise_()
         return panel
 
     def _share_cores(self, busy: bool) -> None:
@@ -112,3 +115,7 @@ def install_training(window) -> None:
     action.triggered.connect(show)
     window.model_menu.addAction(action)
     window.train_action = action
+
+    restored = TrainingRun.restore(parent=window)
+    if restored is not None:
+        dock.show_run(restored, visible=restored.stopped_at_quit)

@@ -41,6 +41,10 @@ STATE_WORDS = {
     "failed": "Training did not finish.",
     "discarded": "Discarded: this training's models and its copies of your texts are deleted.",
 }
+STOPPED_AT_QUIT = (
+    "Stopped when Writer closed. What it learnt so far is kept: Keep Training goes on "
+    "from there, or choose another outcome below."
+)
 SCORE_NAME = "Surprise on your held-out text"
 SCORE_TIP = (
     "How surprised the model is, on average, by each word of the part of your texts it "
@@ -156,6 +160,10 @@ class TrainingPanel(QWidget):
         run.failed.connect(self._on_failed)
         run.model_ready.connect(self._on_model_ready)
         self._on_state(run.state)
+        if run.progress_data.step:  # a restored run: where it got to
+            self._on_progress(run.progress_data)
+        if run.stopped_at_quit:
+            self.status.setText(STOPPED_AT_QUIT)
 
     # --- what the run says ------------------------------------------------------------
 
@@ -172,7 +180,7 @@ class TrainingPanel(QWidget):
 
     def _on_progress(self, progress: Progress) -> None:
         done, left = progress.elapsed, progress.seconds_left
-        if self.run.state in ("idle", "training") and done + left > 0:
+        if self.run.state in ("idle", "training", "cancelled") and done + left > 0:
             self.bar.setValue(round(BAR_STEPS * done / (done + left)))
         self.time_label.setText(time_words(progress, self.run.state, self.run.trained_to_the_end))
         if progress.evals:

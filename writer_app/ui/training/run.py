@@ -10,6 +10,13 @@ After a stop, the best model so far can still be made usable (`make_model`:
 resumed, trained further from its finished model (`continuation`), or
 discarded with its folder.
 
+A stopped run is not lost with the window: each start writes the run's JobSpec
+(job.json) and card into its folder, and at the next start `restore` takes the
+newest run up again, stopped, with its progress read back from metrics.jsonl,
+so Keep Training resumes it from its checkpoint. A run that the app's closing
+stopped (rather than Cancel) leaves a mark (QUIT_MARK), so that its panel is
+shown once at the next start.
+
 Nothing here touches the app's model or settings: a run that fails or is
 killed leaves them as they were. Only the writer's "Use this model" does.
 
@@ -31,9 +38,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from finetune.outputs import METRICS_FILE, SUMMARY_FILE, EvalRow, ExitCode, TrainingSummary
-from writer_app.core.paths import PRIVATE_FILE_MODE, private_dir
+from writer_app.core.paths import PRIVATE_FILE_MODE, private_dir, private_file
 from writer_app.training.errors import TrainingError
 from writer_app.training.job import (
+    JOB_FILE,
     JobSpec,
     calibrate_command,
     command,
@@ -41,7 +49,13 @@ from writer_app.training.job import (
     export_command,
     low_priority,
 )
-from writer_app.training.library import ModelCard, discard_run, write_card
+from writer_app.training.library import (
+    ModelCard,
+    discard_run,
+    models_dir,
+    read_card,
+    write_card,
+)
 from writer_app.training.metrics import MetricsReader, Progress
 from writer_app.training.tools import module_command
 
@@ -49,6 +63,7 @@ POLL_MS = 500  # how often metrics.jsonl is read
 TAIL_LINES = 12  # lines of the process's output shown when it fails
 QUIT_WAIT_MS = 30_000  # at quit: time for the run to save its checkpoint
 LOG_FILE = "train.log"
+QUIT_MARK = "stopped-at-quit"  # in the run folder: closing the app stopped the training
 # How a training process that ended on its own (no Cancel) ended, for the writer.
 # Each is followed by the process's own last line, which says why.
 ENDINGS = {
@@ -96,6 +111,7 @@ class TrainingRun(QObject):
         # Whether the run's model file holds its best weights as they are now (false
         # again once training goes on).
         self.model_fresh = False
+        self.stopped_at_quit = False  # restored, and closing the app had stopped it
         self._reader = MetricsReader(self.spec.out / METRICS_FILE)
         self._log = None
         self.process: QProcess | None = None
@@ -142,6 +158,10 @@ class TrainingRun(QObject):
         try:
             private_dir(self.spec.out)
             cmd = command(self.spec)  # writes run.json
+            # What restore() needs to take the run up after a restart (the card
+            # without a model file is not listed in the library).
+            private_file(self.run_dir / JOB_FILE, self.spec.to_json().encode("utf-8"))
+            write_card(self.run_dir, self.card)
             self._log = _open_log(self.run_dir)
         except OSError as exc:
             self._fail(f"The training could not start: {exc}. Your current model is unchanged.")
@@ -236,9 +256,43 @@ class TrainingRun(QObject):
         )
         return TrainingRun(spec, run_dir, card, parent=self.parent())
 
+    @classmethod
+    def restore(cls, root: Path | None = None, parent=None) -> TrainingRun | None:
+        """Return the newest run of the library (`root`, else models_dir()) as a stopped
+        ("cancelled") run, with its progress read back, when it can still be resumed
+        (it has a checkpoint); else None. Never raises: a run whose job.json or card
+        cannot be read is left alone."""
+        root = Path(root or models_dir())
+        runs = sorted(root.glob("*/"), key=lambda p: p.name) if root.is_dir() else []
+        if not runs:
+            return None
+        run_dir = runs[-1]
+        try:
+            spec = JobSpec.from_json((run_dir / JOB_FILE).read_text(encoding="utf-8"))
+            card = read_card(run_dir)
+        except (OSError, ValueError, TrainingError):
+            return None
+        if run_dir.resolve() not in spec.out.resolve().parents:
+            return None  # a job.json that points elsewhere is not this run's
+        spec.resume = False  # resume() sets it
+        run = cls(spec, run_dir, card, parent=parent)
+        run.state = "cancelled"
+        if not run.can_resume:
+            return None
+        run.poll()  # the progress and the plot, from metrics.jsonl
+        mark = run_dir / QUIT_MARK
+        run.stopped_at_quit = mark.is_file()
+        mark.unlink(missing_ok=True)  # told once
+        return run
+
     def stop_and_wait(self, timeout_ms: int = QUIT_WAIT_MS) -> None:
         """At quit: let a running job save its checkpoint, then stop for good."""
         if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
+            if self.state == "training":
+                try:
+                    private_file(self.run_dir / QUIT_MARK, b"")
+                except OSError:
+                    pass  # the run is still taken up at the next start, only not shown
             self.process.finished.disconnect()
             self.process.terminate()
             if not self.process.waitForFinished(timeout_ms):
