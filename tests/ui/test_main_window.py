@@ -33,7 +33,12 @@ EXPECTED = {
         ("Find…", Std.Find),
         ("Replace…", "Ctrl+H"),
     ],
-    "View": [("Focus Mode", "F11")],
+    "View": [
+        ("Focus Mode", "F11"),
+        ("Zoom In", "Ctrl++"),  # and Ctrl+= (test_settings_dialog's zoom test)
+        ("Zoom Out", "Ctrl+-"),
+        ("Actual Size", "Ctrl+0"),
+    ],
     "Suggestions": [
         ("Show Suggestions", "Ctrl+Shift+E"),
         ("Request Now", "Ctrl+Space"),

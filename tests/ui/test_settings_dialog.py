@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from writer_app.ui.dialogs.settings import SettingsDialog, confidence_words
-from writer_app.ui.settings import AppSettings
+from writer_app.ui.settings import FONT_SIZES, AppSettings, load_settings
 
 INPUTS = (
     QAbstractButton,
@@ -152,3 +153,28 @@ def test_suggestions_in_italics_from_the_dialog_to_the_painted_ghost(qtbot, make
     assert editor._ghost_layout().font().italic() and not editor.font().italic()
     assert editor.viewport().grab().toImage() != upright  # repainted in the italic
     assert editor.toPlainText() == "The door opened"
+
+
+def test_zoom_keys_size_the_text_a_point_at_a_time_and_remember_it(qtbot, make_window):
+    window = make_window(load_model=False)
+    window.activateWindow()  # shortcuts reach the active window only
+    qtbot.waitUntil(window.isActiveWindow)
+    editor = window.editor
+    editor.setPlainText("The door opened.")
+    editor.document().setModified(False)
+    editor.setFocus()
+    size = window.settings.font_size
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(editor, Qt.Key.Key_Equal, ctrl)  # Ctrl+=, the "+" key without Shift
+    assert window.settings.font_size == editor.font().pointSize() == size + 1
+    assert load_settings().font_size == size + 1  # kept for the next start
+    for _ in range(3):
+        qtbot.keyClick(editor, Qt.Key.Key_Minus, ctrl)
+    assert editor.font().pointSize() == size - 2
+    assert window.statusBar().currentMessage() == f"Text size {size - 2} pt"
+    qtbot.keyClick(editor, Qt.Key.Key_0, ctrl)
+    assert window.settings.font_size == editor.font().pointSize() == AppSettings().font_size
+    window.apply_settings(AppSettings(**{**vars(window.settings), "font_size": FONT_SIZES[1]}))
+    window.menu.actions["Zoom In"].trigger()
+    assert window.settings.font_size == FONT_SIZES[1]  # no larger than Settings allows
+    assert editor.toPlainText() == "The door opened." and not editor.document().isModified()

@@ -23,7 +23,7 @@ class Item:
 
     text: str
     slot: str  # a dotted path from the window to the callable
-    shortcut: Std | str | None = None
+    shortcut: Std | str | tuple[str, ...] | None = None  # a tuple: the first, then others
     args: tuple = ()  # passed to the slot (a checkable action's slot gets the new state)
     name: str | None = None  # kept as MainMenu.<name>, for the actions the window updates
     checkable: bool = False
@@ -75,7 +75,14 @@ MENUS = (
     (
         "&View",
         "view_menu",
-        (Item("&Focus Mode", "focus.toggle", "F11", name="focus_action", checkable=True),),
+        (
+            Item("&Focus Mode", "focus.toggle", "F11", name="focus_action", checkable=True),
+            SEPARATOR,
+            # Ctrl+= too: on most keyboards "+" needs Shift, and the "=" key carries it.
+            Item("Zoom &In", "zoom", ("Ctrl++", "Ctrl+="), args=(1,)),
+            Item("Zoom &Out", "zoom", "Ctrl+-", args=(-1,)),
+            Item("&Actual Size", "zoom", "Ctrl+0", args=(0,)),
+        ),
     ),
     (
         "S&uggestions",
@@ -146,7 +153,9 @@ class MainMenu:
     def _add(self, menu: QMenu, item: Item) -> QAction:
         slot = operator.attrgetter(item.slot)(self.window)
         action = QAction(item.text, self.window)
-        if item.shortcut is not None:
+        if isinstance(item.shortcut, tuple):
+            action.setShortcuts([QKeySequence(keys) for keys in item.shortcut])
+        elif item.shortcut is not None:
             action.setShortcut(QKeySequence(item.shortcut))
         action.setCheckable(item.checkable)
         if item.checkable:

@@ -18,6 +18,7 @@ status bar to GuiMainMenu and GuiMainStatus:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
@@ -39,7 +40,7 @@ from writer_app.ui.main_menu import MainMenu
 from writer_app.ui.main_status import MainStatus
 from writer_app.ui.project.panel import ProjectPanel
 from writer_app.ui.project.session import ProjectSession
-from writer_app.ui.settings import AppSettings, load_settings, save_settings
+from writer_app.ui.settings import FONT_SIZES, AppSettings, load_settings, save_settings
 from writer_app.ui.stats.dialog import StatisticsDialog
 from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
 from writer_app.ui.suggest.controller import SuggestionController
@@ -48,6 +49,8 @@ from writer_app.ui.theme import apply_appearance
 from writer_app.ui.training.dock import install_training
 
 STATS_FAILED_MS = 15_000
+ZOOM_NOTE_MS = 2_000  # the status bar says the new text size this long
+DEFAULT_FONT_SIZE = AppSettings().font_size  # View → Actual Size
 
 
 class MainWindow(QMainWindow):
@@ -284,6 +287,16 @@ class MainWindow(QMainWindow):
     def _welcome_closed(self, dialog: WelcomeDialog) -> None:
         self.settings.show_welcome = not dialog.dont_show.isChecked()
         save_settings(self.settings)
+
+    def zoom(self, step: int) -> None:
+        """View → Zoom In (+1), Zoom Out (-1), Actual Size (0): the text's size, a point
+        at a time within Settings' range, kept as the Settings' font size."""
+        low, high = FONT_SIZES
+        size = DEFAULT_FONT_SIZE if step == 0 else self.settings.font_size + step
+        size = min(high, max(low, size))
+        if size != self.settings.font_size:
+            self.apply_settings(replace(self.settings, font_size=size))
+        self.status.flash(f"Text size {size} pt", ZOOM_NOTE_MS)
 
     def show_shortcuts(self) -> None:
         """Help → Keyboard Shortcuts."""

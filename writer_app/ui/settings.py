@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_RECENT_FILES = 10
 LENGTH_UNITS = ("words", "sentences")
 THEMES = ("light", "dark")
+FONT_SIZES = (6, 72)  # the text's smallest and largest size, in points
 MODELS_CHOICE = -1.0  # AppSettings.confidence: the model's calibrated value
 # llama.cpp's CPU extra buffer types: "auto" is off on x86-64 Linux with AMX (gpt2gguf/cpu.py).
 EXTRA_BUFFERS = {"auto": None, "on": True, "off": False}
@@ -68,7 +69,7 @@ class AppSettings:
     confidence: float = MODELS_CHOICE
     document_cache: bool = True  # learn names and phrases from the document
     font_family: str = ""  # "": the first installed of PROSE_FONTS
-    font_size: int = 14  # points
+    font_size: int = 14  # points, within FONT_SIZES
     line_height: int = 150  # percent of the font's line height
     text_width_chars: int = 72  # the text column's width, in average characters
     theme: str = "light"

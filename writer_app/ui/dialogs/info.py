@@ -47,6 +47,7 @@ SHORTCUTS = (
     ("Ctrl+Z, Ctrl+Shift+Z", "Undo, Redo."),
     ("Ctrl+F, Ctrl+H", "Find; Find and Replace (Replace All is one undo step)."),
     ("F11", "Focus mode: full screen, only your paragraph in full ink (Esc or F11 leaves it)."),
+    ("Ctrl++, Ctrl+-, Ctrl+0", "Larger text, smaller text, the usual size."),
     ("Ctrl+,", "Settings."),
 )
 MAX_VALUE_CHARS = 500  # a tokenizer's vocabulary is one metadata value: show its start

@@ -46,6 +46,7 @@ from writer_app.training.errors import TrainingError
 from writer_app.training.library import ModelCard, delete_model, list_models
 from writer_app.ui.settings import (
     EXTRA_BUFFERS,
+    FONT_SIZES,
     LENGTH_UNITS,
     MODELS_CHOICE,
     THEMES,
@@ -272,7 +273,8 @@ class SettingsDialog(QDialog):
         if current_font is not None:
             self.font_family.setCurrentFont(current_font)
         self.font_size = _tip(
-            _spin(6, 72, settings.font_size, suffix=" pt"), "The size of your text, in points."
+            _spin(*FONT_SIZES, settings.font_size, suffix=" pt"),
+            "The size of your text, in points.",
         )
         self.line_height = _tip(
             _spin(100, 300, settings.line_height, suffix=" %"),
