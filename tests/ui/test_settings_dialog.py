@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractSlider,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QDialogButtonBox,
     QGroupBox,
@@ -26,6 +28,7 @@ INPUTS = (
     QAbstractButton,
     QComboBox,
     QAbstractSpinBox,
+    QApplication,
     QAbstractSlider,
     QLineEdit,
     QAbstractItemView,
@@ -174,6 +177,12 @@ def test_zoom_keys_size_the_text_a_point_at_a_time_and_remember_it(qtbot, make_w
     assert window.statusBar().currentMessage() == f"Text size {size - 2} pt"
     qtbot.keyClick(editor, Qt.Key.Key_0, ctrl)
     assert window.settings.font_size == editor.font().pointSize() == AppSettings().font_size
+    wheel = QWheelEvent(
+        QPointF(20, 20), QPointF(20, 20), QPoint(), QPoint(0, 120), Qt.MouseButton.NoButton,
+        ctrl, Qt.ScrollPhase.NoScrollPhase, False,
+    )  # fmt: skip
+    QApplication.sendEvent(editor.viewport(), wheel)  # Ctrl+wheel up: larger too
+    assert window.settings.font_size == AppSettings().font_size + 1
     window.apply_settings(AppSettings(**{**vars(window.settings), "font_size": FONT_SIZES[1]}))
     window.menu.actions["Zoom In"].trigger()
     assert window.settings.font_size == FONT_SIZES[1]  # no larger than Settings allows

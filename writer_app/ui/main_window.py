@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         f.file_used.connect(self._remember_file)
         f.flash.connect(status.flash)
         self.editor.notice.connect(status.flash)  # what a paste left out
+        self.editor.zoom_requested.connect(self.zoom)  # Ctrl+wheel
         f.lasting.connect(lambda text: status.set_message(text, error=bool(text)))
         self.editor.document().modificationChanged.connect(self._update_title)
         f.document_shown.connect(self._follow_document)

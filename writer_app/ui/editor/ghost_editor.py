@@ -80,6 +80,7 @@ class GhostEditor(QTextEdit):
     request_now = Signal()  # Ctrl+Space
     cycle_requested = Signal(int)  # Alt+] (+1) or Alt+[ (-1)
     notice = Signal(str, int)  # a passing status-bar message (text, ms): what a paste left out
+    zoom_requested = Signal(int)  # Ctrl+wheel: +1 larger text, -1 smaller (View → Zoom)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -377,6 +378,15 @@ class GhostEditor(QTextEdit):
     def _on_cursor_moved(self) -> None:
         if not self._internal and self._ghost and self.textCursor().position() != self._ghost_pos:
             self.hide_ghost()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        # Ctrl+wheel sizes the text, as in other editors (QTextEdit does it only read-only).
+        steps = event.angleDelta().y()
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and steps:
+            self.zoom_requested.emit(1 if steps > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         self.hide_ghost()
