@@ -117,6 +117,36 @@ MUTATIONS: tuple[Mutation, ...] = (
             "test_project_names_and_their_possessives_are_never_flagged",
         ),
     ),
+    Mutation(
+        "focus mode without room below the last line",
+        "writer_app/ui/editor/focus.py",
+        "                maximum + self.editor.viewport().height() // 2\n",
+        "                maximum\n",
+        (
+            "tests/ui/test_focus_mode.py::"
+            "test_the_last_lines_come_up_to_the_middle_without_touching_the_text",
+        ),
+    ),
+    Mutation(
+        "a training run not taken up after a restart",
+        "writer_app/ui/training/dock.py",
+        "    restored = TrainingRun.restore(parent=window)\n",
+        "    restored = None\n",
+        (
+            "tests/ui/test_training_restore.py::"
+            "test_a_run_stopped_by_quitting_is_back_at_the_next_start_and_goes_on",
+        ),
+    ),
+    Mutation(
+        "a restored run from an older folder when the newest cannot resume",
+        "writer_app/ui/training/run.py",
+        "        run_dir = runs[-1]\n",
+        "        run_dir = next((r for r in reversed(runs) if (r / 'train/checkpoint').is_dir()), runs[-1])\n",
+        (
+            "tests/ui/test_training_restore.py::"
+            "test_only_the_newest_run_is_taken_up_and_only_if_it_can_resume",
+        ),
+    ),
 )
 
 
