@@ -4,7 +4,9 @@ import re
 import zipfile
 
 import pytest
+from PySide6.QtGui import QTextCursor
 
+from tests.ui.conftest import write_project
 from writer_app.ui.editor.export import ExportError, export_text
 
 TEXT = "# Chapter One\n\nMara met *Tobin* at the forge.\n\nThe end."
@@ -55,3 +57,59 @@ def test_export_from_the_window_uses_the_document_not_the_ghost(make_window, tmp
         content = odt.read("content.xml").decode("utf-8")
     assert "The end." in content and "GHOSTWORDS" not in content
     assert "Export…" in window.menu.actions and "Print…" in window.menu.actions
+
+
+def pdf_pages(path) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b", path.read_bytes()))
+
+
+def test_the_manuscript_is_the_chapters_in_order_as_the_window_has_them_without_notes(
+    make_window, tmp_path, qtbot
+):
+    root = write_project(
+        tmp_path / "Novel",
+        {
+            "01 Arrival.md": "# Arrival\n\nMara came down from the hills.",
+            "02 Storm.md": "## Storm\n\nThe storm broke over the harbour.",
+            "10 End.txt": "And that was all.",
+            "notes.md": "# Mara\n\nSECRETNOTE: she is the heir.",
+        },
+    )
+    window = make_window(load_model=False)
+    assert not window.menu.manuscript_action.isEnabled()  # no project yet
+    assert window.projects.open_folder(root)
+    assert window.menu.manuscript_action.isEnabled()
+    window.projects.open_file(root / "02 Storm.md")
+    window.editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(window.editor, " UNSAVEDWORDS")  # not saved: the manuscript has them
+
+    odt = window.export.export_manuscript(tmp_path / "Novel.odt")
+    with zipfile.ZipFile(odt) as archive:
+        content = archive.read("content.xml").decode("utf-8")
+    order = [content.index(s) for s in ("Arrival", "Storm", "The storm", "And that was all")]
+    assert order == sorted(order)  # 10 after 02: the panel's natural order
+    assert "UNSAVEDWORDS" in content and "#" not in content  # Markdown laid out
+    assert "SECRETNOTE" not in content  # story notes stay out
+    # Chapters 2 and 3 start a page: their first paragraphs, the heading "Storm" included.
+    breaks = re.findall(
+        r'style:name="(\w+)"[^>]*>\s*<style:paragraph-properties fo:break-before="page"', content
+    )
+    starts = re.findall(r'<text:p text:style-name="(\w+)">(?:<[^>]+>)*([^<]+)', content)
+    assert [text for style, text in starts if style in breaks] == ["Storm", "And that was all."]
+
+    pdf = window.export.export_manuscript(tmp_path / "Novel.pdf")
+    assert pdf_pages(pdf) == 3  # three short chapters, a page each
+    assert window.files.path == root / "02 Storm.md" and window.editor.document().isModified()
+
+
+def test_a_chapter_that_cannot_be_read_stops_the_manuscript_and_says_which(
+    make_window, tmp_path, dialogs
+):
+    root = write_project(tmp_path / "Novel", {"01.txt": "One.", "02.txt": "Two."})
+    window = make_window(load_model=False)
+    assert window.projects.open_folder(root)
+    (root / "02.txt").unlink()  # gone since the panel listed it
+    assert window.export.export_manuscript(tmp_path / "Novel.pdf") is None
+    assert "02.txt" in dialogs.texts("warning")[-1]
+    assert "not written" in dialogs.texts("warning")[-1]
+    assert not (tmp_path / "Novel.pdf").exists()

@@ -20,6 +20,7 @@ EXPECTED = {
         ("Save As…", Std.SaveAs),
         ("Close", Std.Close),
         ("Export…", None),
+        ("Export Manuscript…", None),
         ("Print…", Std.Print),
         ("Quit", Std.Quit),
     ],

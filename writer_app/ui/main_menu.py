@@ -50,6 +50,7 @@ MENUS = (
             Item("&Close", "close_document", Std.Close),
             SEPARATOR,
             Item("&Export…", "export.export"),
+            Item("Export &Manuscript…", "export.export_manuscript", name="manuscript_action"),
             Item("&Print…", "export.print_document", Std.Print),
             SEPARATOR,
             Item("&Quit", "close", Std.Quit),

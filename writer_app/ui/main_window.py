@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.menu = MainMenu(self)
         self.focus.toggled.connect(self.menu.focus_action.setChecked)
         self.model_menu = self.menu.model_menu
-        for action in (self.menu.new_chapter_action, self.menu.rename_chapter_action):
+        for action in self._project_actions():
             action.setEnabled(False)  # until a project is open
         install_training(self)
         self._connect()
@@ -259,9 +259,13 @@ class MainWindow(QMainWindow):
     def _remember_project(self, root: Path | None) -> None:
         self.settings.last_project = str(root) if root is not None else ""
         save_settings(self.settings)
-        self.menu.new_chapter_action.setEnabled(root is not None)
-        self.menu.rename_chapter_action.setEnabled(root is not None)
+        for action in self._project_actions():
+            action.setEnabled(root is not None)
         self._update_title()
+
+    def _project_actions(self) -> tuple:
+        m = self.menu
+        return (m.new_chapter_action, m.rename_chapter_action, m.manuscript_action)
 
     def _on_names_changed(self, names: list) -> None:
         # The notes' names and their parts are never misspellings.

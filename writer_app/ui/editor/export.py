@@ -1,4 +1,5 @@
-"""File → Export and File → Print: the writer's text as a web page, an OpenDocument or a PDF.
+"""File → Export and File → Print: the writer's text as a web page, an OpenDocument or a PDF;
+File → Export Manuscript: a project's chapters, in order, as one such file.
 
 The text is laid out by a QTextDocument of its own (Markdown when the file is
 Markdown, so headings and emphasis come out as such; plain paragraphs
@@ -6,6 +7,10 @@ otherwise) in the editor's font, never the editor's document, so the ghost
 suggestion and the editor's margins are never exported. Every file is written
 whole or not at all: ODT and HTML through atomic_write, PDF to a temporary
 file renamed into place.
+
+The manuscript takes each chapter as the window has it, unsaved changes
+included, and the others from disk; story notes are left out. Each chapter
+starts a new page (in the PDF and the OpenDocument).
 """
 
 from __future__ import annotations
@@ -14,9 +19,19 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF
-from PySide6.QtGui import QFont, QPageLayout, QPageSize, QTextDocument, QTextDocumentWriter
+from PySide6.QtGui import (
+    QFont,
+    QPageLayout,
+    QPageSize,
+    QTextBlockFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextDocumentWriter,
+    QTextFormat,
+)
 
 from gpt2gguf.files import atomic_write
+from writer_app.core.text_io import TextFileError, read_text_file
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 # suffix -> (what the file dialog calls it, the writer)
@@ -46,6 +61,26 @@ def layout_document(text: str, *, markdown: bool, font: QFont | None = None, tit
     return doc
 
 
+def layout_manuscript(
+    chapters: list[tuple[str, bool]], *, font: QFont | None = None, title: str = ""
+) -> QTextDocument:
+    """Return one QTextDocument of `chapters` ((text, is Markdown) each, in order), each
+    chapter after the first starting a new page."""
+    doc = layout_document("", markdown=False, font=font, title=title)
+    cursor = QTextCursor(doc)
+    page = QTextBlockFormat()
+    page.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+    for n, (text, markdown) in enumerate(chapters):
+        if n:
+            cursor.insertBlock(QTextBlockFormat())
+            cursor.mergeBlockFormat(page)  # kept by a Markdown heading too
+        if markdown:
+            cursor.insertMarkdown(text)
+        else:
+            cursor.insertText(text)
+    return doc
+
+
 def export_text(
     text: str,
     path: str | os.PathLike,
@@ -59,11 +94,21 @@ def export_text(
     Raises ExportError for an unknown suffix or when the file can't be written.
     """
     path = Path(path)
+    return write_document(
+        layout_document(text, markdown=markdown, font=font, title=title or path.stem), path
+    )
+
+
+def write_document(doc: QTextDocument, path: str | os.PathLike) -> Path:
+    """Write the laid-out `doc` to `path` in the format its suffix names; return it.
+
+    Raises ExportError for an unknown suffix or when the file can't be written.
+    """
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
         known = ", ".join(EXPORT_FORMATS)
         raise ExportError(f"Writer can export {known}; “{path.name}” is none of them.")
-    doc = layout_document(text, markdown=markdown, font=font, title=title or path.stem)
     try:
         if suffix == ".html":
             atomic_write(path, doc.toHtml().encode("utf-8"))
@@ -116,7 +161,7 @@ def _write_pdf(doc: QTextDocument, path: Path) -> None:
 
 
 class ExportActions:
-    """File → Export… and File → Print… for the window's document."""
+    """File → Export…, Export Manuscript… and Print… for the window's document or project."""
 
     def __init__(self, window, editor, files):
         self.window, self.editor, self.files = window, editor, files
@@ -146,6 +191,48 @@ class ExportActions:
             QMessageBox.warning(self.window, "Export", str(err))
             return None
         self.files.flash.emit(f"Exported to {done}.", 5000)
+        return done
+
+    def manuscript_chapters(self) -> list[tuple[str, bool]]:
+        """Return the open project's chapters in order, as (text, is Markdown): an open
+        chapter's text as the window has it (unsaved changes too), the others from disk.
+
+        Raises ExportError when there is no project or no chapter, or a chapter can't be read.
+        """
+        index = self.window.projects.index
+        if index is None or not index.chapters:
+            raise ExportError("Open a project folder with chapters first (File → Open Folder).")
+        chapters = []
+        for chapter in index.chapters:
+            doc = self.files.find(chapter.path)
+            try:
+                text = doc.document.toPlainText() if doc else read_text_file(chapter.path).text
+            except TextFileError as err:
+                raise ExportError(f"{err} The manuscript was not written.") from err
+            chapters.append((text, chapter.path.suffix.lower() in MARKDOWN_SUFFIXES))
+        return chapters
+
+    def export_manuscript(self, path: str | os.PathLike | None = None) -> Path | None:
+        """Ask where (unless `path` is given; beside the project folder at first) and write
+        the project's chapters as one file; returns it, or None."""
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+        root = self.window.projects.root
+        try:
+            chapters = self.manuscript_chapters()
+            if path is None:
+                start = str(root.with_name(f"{root.name}.pdf"))
+                path, _ = QFileDialog.getSaveFileName(
+                    self.window, "Export Manuscript", start, EXPORT_FILTER
+                )
+                if not path:
+                    return None
+            doc = layout_manuscript(chapters, font=self.editor.font(), title=root.name)
+            done = write_document(doc, path)
+        except ExportError as err:
+            QMessageBox.warning(self.window, "Export Manuscript", str(err))
+            return None
+        self.files.flash.emit(f"Exported {len(chapters)} chapters to {done}.", 5000)
         return done
 
     def print_document(self) -> bool:
