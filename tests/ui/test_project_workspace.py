@@ -91,6 +91,12 @@ def test_the_panel_lists_chapters_in_natural_order_with_counts_and_the_total(mak
     assert window.editor.toPlainText() == CHAPTERS["Chapter 1.md"]
     assert "novel" in window.windowTitle()
 
+    # The names have the room: none is cut short while the panel is wide enough.
+    tree = window.project_panel.tree
+    widest = max(tree.fontMetrics().horizontalAdvance(name) for name in CHAPTERS)
+    assert tree.columnWidth(0) > widest + tree.indentation() > tree.columnWidth(1)
+    assert tree.topLevelItem(2).toolTip(0) == "Chapter 10.md"
+
 
 def test_each_chapter_keeps_its_own_undo_history(qtbot, make_window, project):
     window = open_project(make_window, project)

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -46,6 +47,12 @@ class ProjectPanel(QDockWidget):
         self.tree.setHeaderLabels(["Chapter", "Words"])
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)  # thousands of rows lay out as one
+        # The names take the room; the counts only what they need (Qt's default is the
+        # other way round, and a chapter's name was cut to "01 Arriv…").
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemClicked.connect(self._on_clicked)
         self.total_label = QLabel()
         self.note_label = QLabel()
@@ -114,6 +121,7 @@ class ProjectPanel(QDockWidget):
 
     def _add(self, parent: QTreeWidgetItem, file: ProjectFile) -> None:
         item = QTreeWidgetItem([file.relative, ""])
+        item.setToolTip(0, file.relative)  # whole, where the panel is too narrow for it
         item.setData(0, PATH_ROLE, str(file.path))
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
         parent.addChild(item)
