@@ -19,6 +19,7 @@ EXPECTED = {
         ("Save", Std.Save),
         ("Save As…", Std.SaveAs),
         ("Close", Std.Close),
+        ("Earlier Versions…", None),
         ("Export…", None),
         ("Export Manuscript…", None),
         ("Print…", Std.Print),

@@ -48,6 +48,7 @@ MENUS = (
             Item("&Save", "files.save", Std.Save),
             Item("Save &As…", "files.save_as", Std.SaveAs),
             Item("&Close", "close_document", Std.Close),
+            Item("Earlier &Versions…", "show_versions"),
             SEPARATOR,
             Item("&Export…", "export.export"),
             Item("Export &Manuscript…", "export.export_manuscript", name="manuscript_action"),

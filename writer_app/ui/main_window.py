@@ -30,6 +30,7 @@ from writer_app.core.stats import SuggestionStats
 from writer_app.ui.dialogs.find_replace import FindReplaceDialog
 from writer_app.ui.dialogs.info import ModelInfoDialog, show_shortcuts
 from writer_app.ui.dialogs.settings import SettingsDialog
+from writer_app.ui.dialogs.versions import VersionsDialog, when_words
 from writer_app.ui.dialogs.welcome import WelcomeDialog
 from writer_app.ui.editor.document_files import DocumentFiles
 from writer_app.ui.editor.export import ExportActions
@@ -49,7 +50,8 @@ from writer_app.ui.theme import apply_appearance
 from writer_app.ui.training.dock import install_training
 
 STATS_FAILED_MS = 15_000
-ZOOM_NOTE_MS = 2_000  # the status bar says the new text size this long
+ZOOM_NOTE_MS = 2_000
+VERSION_NOTE_MS = 10_000  # "Restored the version of …"  # the status bar says the new text size this long
 DEFAULT_FONT_SIZE = AppSettings().font_size  # View → Actual Size
 
 
@@ -314,6 +316,25 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "About the model", self.suggestions.why_no_suggestions())
             return
         ModelInfoDialog(info, self, cpu_variant=self.suggestions.cpu_variant).exec()
+
+    def show_versions(self) -> VersionsDialog | None:
+        """File → Earlier Versions…: the versions kept of the current file, and Restore."""
+        if self.files.path is None:
+            QMessageBox.information(
+                self,
+                "Earlier versions",
+                "This text has no file yet: from its first save on, each save keeps the "
+                "version it replaces.",
+            )
+            return None
+        dialog = VersionsDialog(self.files.path, self.editor, self)
+        if dialog.exec() and dialog.restored is not None:
+            self.status.flash(
+                f"Restored the version of {when_words(dialog.restored.when)}: Undo takes it "
+                "back, and Save keeps it.",
+                VERSION_NOTE_MS,
+            )
+        return dialog
 
     def show_statistics(self) -> None:
         """Suggestions → Statistics: this document's figures, today's and all."""

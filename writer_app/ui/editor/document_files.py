@@ -8,7 +8,8 @@ open (core/open_files.py) and its own RecoverySession. Before each save, and
 when the window comes back to the front (check_disk), the file on disk is
 compared with the stamp: a file changed by another program is never
 overwritten silently (disk_conflict.py). Recovery copies left by a crash are
-offered at start (recovery_offer.py). It asks the writer through message
+offered at start (recovery_offer.py). Each save first keeps the bytes it
+replaces as an earlier version (core/versions.py). It asks the writer through message
 boxes parented to the window and tells the window what happened through
 signals; it never touches the settings (the window adds recent files) or the
 suggestions (the window cancels them on `replacing`).
@@ -29,6 +30,7 @@ from writer_app.core.documents import (
     NotTextError,
     TextFileError,
     changed_on_disk,
+    encode_text,
     new_file_problem,
     read_text_file,
     save_text_file,
@@ -36,6 +38,7 @@ from writer_app.core.documents import (
 from writer_app.core.open_files import DocumentLock
 from writer_app.core.state_files import take_notices
 from writer_app.core.text_io import FileTooLargeError, TextFile, stamp_of
+from writer_app.core.versions import keep_version
 from writer_app.ui.editor import disk_conflict, recovery_offer
 from writer_app.ui.editor.document_set import DocumentSet
 from writer_app.ui.editor.ghost_editor import GhostEditor
@@ -278,8 +281,15 @@ class DocumentFiles(DocumentSet):
         """Write the current document to `path` (no disk check); returns success, and on
         failure says why, the text kept unsaved."""
         cur = self.current
+        text = self.editor.toPlainText()
+        try:  # never in the way of the save: a version that can't be kept is only said
+            keep_version(path, encode_text(text, cur.newline, cur.bom))
+            unkept = ""
+        except OSError as err:
+            log.warning("keeping the earlier version of %s failed: %s", path, err)
+            unkept = f" Its earlier version could not be kept: {err.strerror or err}."
         try:
-            stamp = save_text_file(path, self.editor.toPlainText(), cur.newline, cur.bom)
+            stamp = save_text_file(path, text, cur.newline, cur.bom)
         except OSError as err:
             reason = err.strerror or str(err)
             log.warning("saving %s failed: %s", path, err)
@@ -301,7 +311,7 @@ class DocumentFiles(DocumentSet):
         self.recovery.clear()
         self.file_used.emit(str(path))
         self.saved.emit(path)
-        self.flash.emit(f"Saved {path.name}.", SAVED_MS)
+        self.flash.emit(f"Saved {path.name}.{unkept}", LONG_NOTE_MS if unkept else SAVED_MS)
         self.show_notices()
         return True
 
