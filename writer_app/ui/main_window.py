@@ -51,7 +51,9 @@ from writer_app.ui.training.dock import install_training
 
 STATS_FAILED_MS = 15_000
 ZOOM_NOTE_MS = 2_000
-VERSION_NOTE_MS = 10_000  # "Restored the version of …"  # the status bar says the new text size this long
+VERSION_NOTE_MS = (
+    10_000  # "Restored the version of …"  # the status bar says the new text size this long
+)
 DEFAULT_FONT_SIZE = AppSettings().font_size  # View → Actual Size
 
 

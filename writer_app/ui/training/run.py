@@ -26,6 +26,7 @@ its exit status (ExitCode), metrics.jsonl's rows and training_summary.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -263,11 +264,11 @@ class TrainingRun(QObject):
         (it has a checkpoint); else None. Never raises: a run whose job.json or card
         cannot be read is left alone."""
         root = Path(root or models_dir())
-        runs = sorted(root.glob("*/"), key=lambda p: p.name) if root.is_dir() else []
-        if not runs:
-            return None
-        run_dir = runs[-1]
         try:
+            runs = sorted(root.glob("*/"), key=lambda p: p.name) if root.is_dir() else []
+            if not runs:
+                return None
+            run_dir = runs[-1]
             spec = JobSpec.from_json((run_dir / JOB_FILE).read_text(encoding="utf-8"))
             card = read_card(run_dir)
         except (OSError, ValueError, TrainingError):
@@ -282,7 +283,8 @@ class TrainingRun(QObject):
         run.poll()  # the progress and the plot, from metrics.jsonl
         mark = run_dir / QUIT_MARK
         run.stopped_at_quit = mark.is_file()
-        mark.unlink(missing_ok=True)  # told once
+        with contextlib.suppress(OSError):
+            mark.unlink(missing_ok=True)  # told once
         return run
 
     def stop_and_wait(self, timeout_ms: int = QUIT_WAIT_MS) -> None:
