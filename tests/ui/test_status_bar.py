@@ -1,10 +1,15 @@
 """The status bar explains itself: the suggestion time in words (and only if wanted),
 forgotten when another file opens, a selection's word count, and every label readable
-(or ending in "…") in a 600 px window."""
+(or ending in "…") in a 600 px window, and the words written today against the daily
+goal."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QFileDialog
+
+from writer_app.ui.main_status import WORD_COUNT_DELAY_MS
+from writer_app.ui.settings import AppSettings
 
 LONG_MODEL = "writer-default-q8_0 · a very long model name that a writer gave it · CUDA (GPU)"
 
@@ -80,3 +85,36 @@ def test_every_label_fits_or_ends_in_an_ellipsis_at_600_px(qtbot, make_window):
     # What is cut is still there on hover.
     assert status.model_label.displayed_text().endswith("…")
     assert status.model_label.toolTip()
+
+
+def test_the_words_written_today_count_toward_the_daily_goal_and_survive_a_restart(
+    qtbot, make_window, tmp_path, monkeypatch
+):
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text("word " * 5_000, encoding="utf-8")
+    window = make_window(load_model=False)
+    today = window.status.today_label
+    window.files.load_path(chapter)  # a long text opened is not written today
+    window.editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.wait(WORD_COUNT_DELAY_MS * 2)
+    assert today.text() == "" and today.toolTip()
+    qtbot.keyClicks(window.editor, "and three more")
+    qtbot.waitUntil(lambda: today.text() == "3 written today")
+
+    target = tmp_path / "renamed.txt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert window.files.save_as()  # the same text under a new name keeps its count
+    window.files.new_file()  # a new, untitled text counts apart
+    qtbot.keyClicks(window.editor, "two words")
+    qtbot.waitUntil(lambda: today.text() == "5 written today")
+
+    window.apply_settings(AppSettings(**{**vars(window.settings), "daily_goal": 5}))
+    assert today.text() == "5 of 5 words today, goal met"
+    window.files.load_path(target)  # opened again: its 3 words stay today's, no more
+    qtbot.wait(WORD_COUNT_DELAY_MS * 2)
+    assert today.text() == "5 of 5 words today, goal met"
+
+    window.editor.document().setModified(False)
+    window.shutdown()  # saves the count
+    again = make_window(load_model=False, daily_goal=10)
+    assert again.status.today_label.text() == "5 of 10 words today"

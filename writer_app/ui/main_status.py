@@ -30,6 +30,8 @@ TOOLTIPS = {
     "alt_label": "Which alternative suggestion is showing (Alt+] and Alt+[ go through them).",
     "latency_label": "How long the last suggestion took to appear after it was asked for.",
     "words_label": "Words in the document; select some text to count just that.",
+    "today_label": "Words written today in all your documents, against your daily goal if "
+    "you set one (Settings → Writing).",
 }
 
 
@@ -102,6 +104,7 @@ class MainStatus(QObject):
         self.latency_label = ElidedLabel()
         # The count is what a writer looks at most: never squeezed.
         self.words_label = ElidedLabel(squeeze=False)
+        self.today_label = ElidedLabel()  # "312 today": empty until there is something to say
         # The suggestions label's hover: what it is, why nothing shows (the gate), today.
         self._gate_note = ""
         self._today = ""
@@ -111,6 +114,7 @@ class MainStatus(QObject):
             self.latency_label,
             self.suggestions_label,
             self.model_label,
+            self.today_label,
             self.words_label,
         )
         for name, tip in TOOLTIPS.items():
@@ -194,3 +198,12 @@ class MainStatus(QObject):
         else:
             text = f"{count_words(cursor.selectedText()):,} of {text} selected"
         self.words_label.setText(text)
+
+    def set_words_today(self, words: int, goal: int = 0) -> None:
+        """Show the words written today, against `goal` if one is set (0: none; then
+        nothing until the first word of the day)."""
+        if goal > 0:
+            done = ", goal met" if words >= goal else ""
+            self.today_label.setText(f"{words:,} of {goal:,} words today{done}")
+        else:
+            self.today_label.setText(f"{words:,} written today" if words else "")

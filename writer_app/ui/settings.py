@@ -68,6 +68,7 @@ class AppSettings:
     # from a chosen one (Settings' "Let the model choose" goes back).
     confidence: float = MODELS_CHOICE
     document_cache: bool = True  # learn names and phrases from the document
+    daily_goal: int = 0  # words to write a day (0: none); the status bar counts toward it
     font_family: str = ""  # "": the first installed of PROSE_FONTS
     font_size: int = 14  # points, within FONT_SIZES
     line_height: int = 150  # percent of the font's line height

@@ -53,6 +53,7 @@ from writer_app.ui.settings import (
     AppSettings,
 )
 
+MAX_DAILY_GOAL = 100_000
 # How sure the model must be, in words: (highest confidence in percent, words), in order.
 CONFIDENCE_WORDS = (
     (0, "suggest everything"),
@@ -215,6 +216,12 @@ class SettingsDialog(QDialog):
         form.addRow("", self.models_choice)
         form.addRow("", self.confidence_label)
         form.addRow(self.document_cache)
+        self.daily_goal = _tip(
+            _spin(0, MAX_DAILY_GOAL, settings.daily_goal, special="none", suffix=" words"),
+            "Words to write a day: the status bar counts today's words toward it.",
+        )
+        self.daily_goal.setSingleStep(100)
+        form.addRow("Daily goal", self.daily_goal)
         box = QGroupBox("Writing")
         box.setLayout(form)
         return box
@@ -505,6 +512,7 @@ class SettingsDialog(QDialog):
             if self.models_choice.isChecked()
             else round(self.confidence.value() / 100, 2),
             document_cache=self.document_cache.isChecked(),
+            daily_goal=self.daily_goal.value(),
             font_family=self.font_family.currentFont().family(),
             font_size=self.font_size.value(),
             line_height=self.line_height.value(),
