@@ -1,9 +1,13 @@
-"""The window's menus: every action and shortcut, the Model menu, and Open Recent."""
+"""The window's menus: every action and shortcut, the Model menu, and Open Recent; and files
+dropped on the page."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
+
+from tests.ui.conftest import write_project
 
 Std = QKeySequence.StandardKey
 
@@ -96,3 +100,47 @@ def test_menu_actions_reach_their_slots(qtbot, make_window, dialogs, tmp_path):
     recent.trigger()
     assert window.files.path == story and window.editor.toPlainText() == "A story."
     assert window.windowTitle() == "story.txt[*] — Writer"
+
+
+def drop(editor, *, paths=(), text=None) -> None:
+    """Drop what a file manager (paths) or another program (text) drags, on the page."""
+    data = QMimeData()
+    if paths:
+        data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        data.setText("\n".join(QUrl.fromLocalFile(str(p)).toString() for p in paths))
+    if text is not None:
+        data.setText(text)
+    where = editor.viewport().rect().center()
+    args = (
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    for event in (  # as a real drag: it enters, moves, then drops
+        QDragEnterEvent(where, *args),
+        QDragMoveEvent(where, *args),
+        QDropEvent(QPointF(where), *args),
+    ):
+        QApplication.sendEvent(editor.viewport(), event)
+
+
+def test_a_dropped_file_opens_and_its_name_is_never_typed_in(make_window, tmp_path, dialogs):
+    story = tmp_path / "story.txt"
+    story.write_text("Once there was a forge.", encoding="utf-8")
+    novel = write_project(tmp_path / "novel", {"01.txt": "One.", "02.txt": "Two."})
+    window = make_window(load_model=False)
+    editor = window.editor
+    editor.setPlainText("Unsaved words.")
+    dialogs.answers = [QMessageBox.StandardButton.Discard]  # "Save changes?" first
+    drop(editor, paths=[story])
+    assert window.files.path == story and editor.toPlainText() == "Once there was a forge."
+
+    drop(editor, paths=[novel])  # a folder: the project
+    assert window.projects.root == novel and window.files.path == novel / "01.txt"
+    drop(editor, paths=[novel / "02.txt", story])  # a chapter: shown, in the project
+    assert window.projects.root == novel and editor.toPlainText() == "Two."
+    assert "one file at a time" in window.statusBar().currentMessage()
+
+    drop(editor, text=" More.")  # text from another program is still text
+    assert "More." in editor.toPlainText()

@@ -52,6 +52,7 @@ from writer_app.ui.training.dock import install_training
 
 STATS_FAILED_MS = 15_000
 ZOOM_NOTE_MS = 2_000
+DROP_NOTE_MS = 6_000
 VERSION_NOTE_MS = (
     10_000  # "Restored the version of …"  # the status bar says the new text size this long
 )
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
         f.flash.connect(status.flash)
         self.editor.notice.connect(status.flash)  # what a paste left out
         self.editor.zoom_requested.connect(self.zoom)  # Ctrl+wheel
+        self.editor.files_dropped.connect(self.open_dropped)
         f.lasting.connect(lambda text: status.set_message(text, error=bool(text)))
         self.editor.document().modificationChanged.connect(self._update_title)
         f.document_shown.connect(self._follow_document)
@@ -329,6 +331,21 @@ class MainWindow(QMainWindow):
     def _welcome_closed(self, dialog: WelcomeDialog) -> None:
         self.settings.show_welcome = not dialog.dont_show.isChecked()
         save_settings(self.settings)
+
+    def open_dropped(self, paths: list[Path]) -> None:
+        """Open what was dropped on the page: a folder as the project, a file of the open
+        project as its chapter, any other file as File → Open does (changes offered to be
+        saved first). One at a time: of several, the first."""
+        path = paths[0]
+        root = self.projects.root
+        if path.is_dir():
+            self.projects.open_folder(path)
+        elif root is not None and root in path.absolute().parents:
+            self.projects.open_file(path.absolute())
+        else:
+            self.files.open_file(path)
+        if len(paths) > 1:
+            self.status.flash(f"Opened {path.name}: drop one file at a time.", DROP_NOTE_MS)
 
     def zoom(self, step: int) -> None:
         """View → Zoom In (+1), Zoom Out (-1), Actual Size (0): the text's size, a point

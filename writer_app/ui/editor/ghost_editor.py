@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -65,6 +66,14 @@ def clean_pasted_text(text: str) -> tuple[str, int]:
     return _CONTROL_CHARS.subn("", _LINE_END.sub("\n", text))
 
 
+def _dropped_paths(source) -> list[Path]:
+    """Return the local files and folders a drag carries, if it carries nothing else."""
+    urls = source.urls() if source.hasUrls() else []
+    if not urls or not all(url.isLocalFile() for url in urls):
+        return []
+    return [Path(url.toLocalFile()) for url in urls]
+
+
 class GhostEditor(QTextEdit):
     """A plain-text prose editor that shows one suggestion as grey ghost text.
 
@@ -81,6 +90,7 @@ class GhostEditor(QTextEdit):
     cycle_requested = Signal(int)  # Alt+] (+1) or Alt+[ (-1)
     notice = Signal(str, int)  # a passing status-bar message (text, ms): what a paste left out
     zoom_requested = Signal(int)  # Ctrl+wheel: +1 larger text, -1 smaller (View → Zoom)
+    files_dropped = Signal(list)  # files or folders dropped on the page: list[Path], to open
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -387,6 +397,20 @@ class GhostEditor(QTextEdit):
             event.accept()
             return
         super().wheelEvent(event)
+
+    def canInsertFromMimeData(self, source) -> bool:  # noqa: N802
+        return bool(_dropped_paths(source)) or super().canInsertFromMimeData(source)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        # A file dropped from a file manager is to be opened, not its name typed in (its
+        # drag also carries the file's URL as text, which Qt would insert).
+        paths = _dropped_paths(event.mimeData())
+        if not paths:
+            super().dropEvent(event)
+            return
+        self.hide_ghost()
+        event.acceptProposedAction()
+        self.files_dropped.emit(paths)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         self.hide_ghost()
