@@ -11,6 +11,8 @@ def test_welcome_shows_at_the_first_start_only_and_help_reopens_it(make_window, 
     dialog = first.maybe_show_welcome()
     assert dialog is not None and dialog.isVisible()
     assert dialog.dont_show.isChecked()  # once is the default
+    shown = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert "Open Folder" in shown and "notes.md" in shown  # a whole book: where to start
     dialog.accept()
     assert load_settings().show_welcome is False  # remembered for the next start
 

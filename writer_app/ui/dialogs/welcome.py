@@ -30,6 +30,13 @@ INTRO = (
     "offline. Suggestions come when the model is fairly sure; press "
     "<b>Ctrl+Space</b> to ask for one anywhere.</p>"
 )
+# A whole book: where to start, in one line (README: Projects).
+NOVEL = (
+    "<p><b>Writing a book?</b> File → Open Folder opens a folder of chapters; a "
+    "<i>notes.md</i> in it names your characters and places, and the suggestions learn "
+    "them.</p>"
+)
+MORE = "Help → Keyboard Shortcuts lists every key; Help → Getting Started shows this again."
 EXAMPLE_TEXT = "The lighthouse keeper climbed the stairs"
 # Each Tab in the example takes one, and the next is offered.
 EXAMPLE_GHOSTS = (" one last time before the storm.", " Below, the sea was waiting.")
@@ -61,9 +68,7 @@ class WelcomeDialog(QDialog):
             for k, v in KEYS
         )
         keys = QLabel(f"<table>{rows}</table>")
-        more = QLabel(
-            "Help → Keyboard Shortcuts lists every key; Help → Getting Started shows this again."
-        )
+        more = QLabel(NOVEL + "<p>" + MORE + "</p>")
         more.setWordWrap(True)
         self.dont_show = QCheckBox("Don't show this again at start")
         self.dont_show.setChecked(True)
