@@ -1,6 +1,7 @@
 """The first minute: the welcome shows once, can be reopened, and its example behaves like the editor."""
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from writer_app.ui.dialogs.welcome import EXAMPLE_GHOSTS, EXAMPLE_TEXT
 from writer_app.ui.settings import load_settings
