@@ -17,6 +17,7 @@ from writer_app.core.versions import (
     MAX_FILE_BYTES,
     MAX_VERSIONS,
     folder_for,
+    follow_rename,
     keep_version,
     list_versions,
     versions_root,
@@ -106,3 +107,19 @@ def test_no_more_than_max_versions_are_kept(tmp_path, monkeypatch):
         keep_version(story, b"next", now=T0 + timedelta(days=day))
     texts = [v.read().text for v in list_versions(story)]
     assert len(texts) == KEEP_RECENT + 2 and texts[0] == "day 19"  # the oldest went first
+
+
+def test_a_renamed_file_takes_its_versions_along(tmp_path):
+    old, new = tmp_path / "Chapter 1.md", tmp_path / "Prologue.md"
+    old.write_bytes(b"draft one")
+    keep_version(old, b"draft two", now=T0)
+    follow_rename(old, new)
+    assert list_versions(old) == []
+    assert [v.read().text for v in list_versions(new)] == ["draft one"]
+    assert (folder_for(new) / "source").read_text() == str(new)
+    other = tmp_path / "other.md"
+    other.write_bytes(b"its own")
+    keep_version(other, b"x", now=T0)
+    follow_rename(new, other)  # a name with versions of its own keeps them
+    assert [v.read().text for v in list_versions(other)] == ["its own"]
+    assert [v.read().text for v in list_versions(new)] == ["draft one"]

@@ -9,8 +9,10 @@ from datetime import date, datetime
 
 from PySide6.QtGui import QTextCursor
 
+from tests.ui.conftest import write_project
 from writer_app.core.versions import list_versions
 from writer_app.ui.dialogs.versions import NONE_YET, VersionsDialog, when_words
+from writer_app.ui.project import session
 
 
 def type_at_end(qtbot, editor, text: str) -> None:
@@ -92,3 +94,15 @@ def test_dates_read_as_words():
     assert when_words(datetime(2026, 12, 3, 14, 2), today) == "Today 14:02"
     assert when_words(datetime(2026, 12, 2, 9, 15), today) == "Yesterday 09:15"
     assert when_words(datetime(2026, 11, 30, 8, 0), today) == "Mon 30 Nov 2026 08:00"
+
+
+def test_a_renamed_chapter_keeps_its_earlier_versions(qtbot, make_window, tmp_path, monkeypatch):
+    novel = write_project(tmp_path / "novel", {"Chapter 1.md": "First words."})
+    window = make_window(load_model=False)
+    assert window.projects.open_folder(novel)
+    type_at_end(qtbot, window.editor, " Second words.")
+    assert window.files.save()
+    monkeypatch.setattr(session, "ask_name", lambda *args: "Prologue")
+    assert window.projects.rename_chapter() == novel / "Prologue.md"
+    dialog = VersionsDialog(novel / "Prologue.md", window.editor, window)
+    assert dialog.preview.toPlainText() == "First words."

@@ -94,6 +94,16 @@ def keep_version(
     return Version(target, now, len(old))
 
 
+def follow_rename(old: str | os.PathLike, new: str | os.PathLike) -> None:
+    """The file at `old` is now at `new` (a chapter renamed): its versions go with it,
+    unless `new` has versions of its own. Raises OSError when they cannot be moved."""
+    source, target = folder_for(old), folder_for(new)
+    if not source.is_dir() or target.exists():
+        return
+    os.replace(source, target)
+    private_file(target / SOURCE_FILE, str(Path(new).absolute()).encode("utf-8", "surrogateescape"))
+
+
 def list_versions(path: str | os.PathLike) -> list[Version]:
     """Return the kept versions of the file at `path`, newest first (none: an empty list)."""
     return _versions_in(folder_for(path))

@@ -31,6 +31,7 @@ from writer_app.core.project import (
     rename_chapter,
     scan_project,
 )
+from writer_app.core.versions import follow_rename
 from writer_app.ui.editor.document_files import DocumentFiles
 from writer_app.ui.editor.open_document import OpenDocument
 from writer_app.ui.editor.word_count import WordCounter
@@ -190,6 +191,12 @@ class ProjectSession(QObject):
         except ProjectError as err:
             QMessageBox.warning(self.window, "Rename Chapter", str(err))
             return None
+        unmoved = ""
+        try:
+            follow_rename(path, new)  # File → Earlier Versions… finds them under the new name
+        except OSError as err:
+            log.warning("the earlier versions of %s stay under its old name: %s", path, err)
+            unmoved = f" Its earlier versions stay under the old name ({err.strerror or err})."
         doc = self.files.find(path)
         if doc is not None:
             doc.path = new
@@ -201,7 +208,7 @@ class ProjectSession(QObject):
             elif doc.modified:
                 self._copy_for_recovery(doc)
         self.rescan()
-        self.flash.emit(f"Renamed {path.name} to {new.name}.", NOTE_MS)
+        self.flash.emit(f"Renamed {path.name} to {new.name}.{unmoved}", NOTE_MS)
         return new
 
     def _copy_for_recovery(self, doc: OpenDocument) -> None:
