@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox
 from writer_app.core.project import name_words
 from writer_app.core.spelling import SpellChecker
 from writer_app.core.stats import SuggestionStats
-from writer_app.core.words_today import WordsToday
 from writer_app.ui.dialogs.find_replace import FindReplaceDialog
 from writer_app.ui.dialogs.info import ModelInfoDialog, show_shortcuts
 from writer_app.ui.dialogs.settings import SettingsDialog
@@ -45,6 +44,7 @@ from writer_app.ui.project.session import ProjectSession
 from writer_app.ui.settings import FONT_SIZES, AppSettings, load_settings, save_settings
 from writer_app.ui.stats.dialog import StatisticsDialog
 from writer_app.ui.stats.recorder import StatsRecorder, describe_counts
+from writer_app.ui.stats.today import TodayCounter
 from writer_app.ui.suggest.controller import SuggestionController
 from writer_app.ui.suggest.project_sync import ProjectSync
 from writer_app.ui.theme import apply_appearance
@@ -94,9 +94,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.project_panel)
         self.status = MainStatus(self.statusBar(), self.editor, self.settings.show_latency)
         self.stats = StatsRecorder(SuggestionStats.load(), self.editor, self.suggestions, self)
-        self.words_today = WordsToday.load()
-        self._today_key: tuple[object, str] | None = None  # (document, its key) last counted
-        self._untitled = 0  # untitled texts so far: each one counts apart
+        self.today = TodayCounter(self, goal=lambda: self.settings.daily_goal)
         self.find_replace = FindReplaceDialog(self.editor, self, project=self.projects)
         self.export = ExportActions(self, self.editor, self.files)
         self.spelling = SpellingUnderlines(
@@ -115,7 +113,7 @@ class MainWindow(QMainWindow):
         self.menu.toggle_action.setChecked(self.settings.suggestions_enabled)
         self._on_engine_state(self.suggestions.state)  # Retry starts disabled: nothing to retry
         self._update_today()
-        self._count_today()
+        self.today.count()
         self._update_title()
         self.resize(1000, 720)
         if load_model:
@@ -137,7 +135,6 @@ class MainWindow(QMainWindow):
         f.replacing.connect(c.cancel)  # a new text: the pending pause and request are moot
         f.replacing.connect(status.document_changed)  # and the last one's time with them
         f.replacing.connect(self.stats.new_text)  # another document, not a new name
-        f.replacing.connect(self._new_text_today)  # its words are not today's writing
         f.path_changed.connect(self._on_path_changed)
         f.file_used.connect(self._remember_file)
         f.flash.connect(status.flash)
@@ -154,7 +151,6 @@ class MainWindow(QMainWindow):
         p.names_changed.connect(self._on_names_changed)
         p.flash.connect(status.flash)
         status.word_timer.timeout.connect(self.project_panel.update_counts)
-        status.word_timer.timeout.connect(self._count_today)
 
         self.spelling.problem.connect(lambda text: status.flash(text, STATS_FAILED_MS))
         self.stats.changed.connect(self._update_today)
@@ -212,7 +208,7 @@ class MainWindow(QMainWindow):
             self.model_override = None
         apply_appearance(self.editor, new)
         self.status.set_show_latency(new.show_latency)
-        self.status.set_words_today(self.words_today.total, new.daily_goal)
+        self.today.show()
         checker = self.spelling.checker
         if new.spelling_language != checker.language:
             checker = SpellChecker(new.spelling_language)
@@ -225,33 +221,7 @@ class MainWindow(QMainWindow):
 
     def _on_path_changed(self, path: Path | None) -> None:
         self.stats.set_document(path)
-        self._count_today()
         self._update_title()
-
-    def _count_today(self) -> None:
-        # Today's words per document: its file's path, or the untitled text's number. The
-        # same document under a new name is a Save As, and keeps what it counted; a new
-        # text in it (Open, New) is told apart by `replacing` (_new_text_today).
-        document = self.editor.document()
-        key = str(self.files.path) if self.files.path else f"untitled {self._untitled}"
-        if self._today_key is not None and self._today_key[0] is document:
-            self.words_today.rename(self._today_key[1], key)
-        self._today_key = (document, key)
-        self.words_today.count(key, self.editor.words.total)
-        self.status.set_words_today(self.words_today.total, self.settings.daily_goal)
-
-    def _new_text_today(self) -> None:
-        self._today_key, self._untitled = None, self._untitled + 1
-
-    def _save_words_today(self) -> None:
-        if not self.words_today.changed_since_save:
-            return
-        try:
-            self.words_today.save()
-        except OSError as err:  # a count, not the writer's text: said, never in the way
-            self.status.flash(
-                f"Could not save today's word count: {err.strerror or err}", STATS_FAILED_MS
-            )
 
     def _update_title(self) -> None:
         project = f" — {self.projects.root.name}" if self.projects.root is not None else ""
@@ -397,7 +367,7 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
             self.files.autosave()
-            self._save_words_today()
+            self.today.save()
         elif event.type() == QEvent.Type.ActivationChange:  # back to the front
             self.files.check_disk()  # another program may have changed the file
             self.files.show_notices()
@@ -415,6 +385,6 @@ class MainWindow(QMainWindow):
         self.suggestions.debounce.stop()
         self.files.close()
         self.stats.close()
-        self._save_words_today()
+        self.today.save()
         save_settings(self.settings)
         self.suggestions.shutdown()

@@ -1,1 +1,1 @@
-"""Suggestion statistics: the recorder that counts them, and the dialog that shows them."""
+"""Statistics: the suggestions' recorder and dialog, and the words written today (today.py)."""
