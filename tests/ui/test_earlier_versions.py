@@ -44,6 +44,11 @@ def test_each_save_keeps_what_it_replaces_and_restore_is_one_undo_step(
     dialog.list.setCurrentRow(1)
     assert dialog.preview.toPlainText() == "The first draft."
     assert dialog.about.text() == "3 words."
+    dialog.changes.setChecked(True)  # what changed from it to the text now
+    diff = dialog.preview.toPlainText().splitlines()
+    assert "-The first draft." in diff and "+A second draft, longer." in diff
+    dialog.changes.setChecked(False)
+    assert dialog.preview.toPlainText() == "The first draft."
     dialog.restore()
     assert dialog.result() and editor.toPlainText() == "The first draft."
     assert editor.document().isModified()

@@ -13,6 +13,7 @@ file meanwhile (`changed_on_disk`).
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -44,7 +45,10 @@ __all__ = [
     "new_file_problem",
     "read_text_file",
     "save_text_file",
+    "text_diff",
 ]
+
+MAX_DIFF_LINES = 5_000  # a diff longer than this is cut: it is for reading, not for patching
 
 
 def new_file_problem(path: str | os.PathLike) -> str | None:
@@ -104,3 +108,14 @@ def changed_on_disk(path: str | os.PathLike, stamp: FileStamp | None) -> bool:
     if stamp is None or now is None:
         return (stamp is None) != (now is None)
     return now.digest != stamp.digest
+
+
+def text_diff(old: str, new: str, old_name: str, new_name: str) -> str:
+    """Return the unified diff of two texts, a paragraph a line, cut at MAX_DIFF_LINES
+    ("" when they are the same)."""
+    lines = list(
+        difflib.unified_diff(old.splitlines(), new.splitlines(), old_name, new_name, lineterm="")
+    )
+    if len(lines) > MAX_DIFF_LINES:
+        lines = lines[:MAX_DIFF_LINES] + [f"… {len(lines) - MAX_DIFF_LINES:,} more lines"]
+    return "\n".join(lines)

@@ -1,14 +1,16 @@
 """File → Earlier Versions…: the versions the app kept of the current file (core/versions.py),
-each shown before it is taken, and Restore, which puts one in the editor as one undoable
-edit: nothing is written until the writer saves, and Undo takes it back."""
+each shown before it is taken (whole, or as what changed from it to the text now), and
+Restore, which puts one in the editor as one undoable edit: nothing is written until the
+writer saves, and Undo takes it back."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
 
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from writer_app.core.documents import text_diff
 from writer_app.core.text_io import TextFileError
 from writer_app.core.versions import Version, list_versions
 from writer_app.ui.editor.ghost_editor import GhostEditor
@@ -51,6 +54,12 @@ class VersionsDialog(QDialog):
         self.preview.setReadOnly(True)
         self.about = QLabel(NONE_YET if not self.versions else "")
         self.about.setWordWrap(True)
+        self.changes = QCheckBox("Show what changed since")
+        self.changes.setToolTip(
+            "The paragraphs this version had that are gone now (-) and the ones written "
+            "since (+), instead of the whole version."
+        )
+        self.changes.toggled.connect(lambda _: self._show(self.list.currentRow()))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.restore_button = buttons.addButton(RESTORE, QDialogButtonBox.ButtonRole.ActionRole)
         self.restore_button.setToolTip(
@@ -64,6 +73,7 @@ class VersionsDialog(QDialog):
         panes.addWidget(self.preview, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(panes, 1)
+        layout.addWidget(self.changes)
         layout.addWidget(self.about)
         layout.addWidget(buttons)
         self.list.currentRowChanged.connect(self._show)
@@ -80,8 +90,15 @@ class VersionsDialog(QDialog):
         else:
             try:
                 self._text = self.versions[row].read().text
-                self.preview.setPlainText(self._text)
                 self.about.setText(f"{len(self._text.split()):,} words.")
+                if self.changes.isChecked():
+                    now = self.editor.toPlainText()
+                    diff = text_diff(self._text, now, "this version", "your text now")
+                    self.preview.setPlainText(diff or "The same text as now.")
+                    self.preview.setFont(QFont("monospace"))
+                else:
+                    self.preview.setPlainText(self._text)
+                    self.preview.setFont(self.font())
             except (OSError, TextFileError) as err:
                 self.preview.clear()
                 self.about.setText(f"This version cannot be read: {err}")

@@ -18,13 +18,12 @@ What each answer does (neither side is ever lost):
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDialog, QMessageBox, QPlainTextEdit, QVBoxLayout, QWidget
 
-from writer_app.core.documents import TextFileError, changed_on_disk, read_text_file
+from writer_app.core.documents import TextFileError, changed_on_disk, read_text_file, text_diff
 from writer_app.core.text_io import stamp_of
 
 RELOAD = "Reload Theirs"
@@ -33,7 +32,6 @@ COMPARE = "Compare"
 CANCEL = "Cancel"
 READ_ONLY = "Open Read-Only"
 ANYWAY = "Open Anyway"
-MAX_DIFF_LINES = 5_000  # a diff longer than this is cut: it is for reading, not for patching
 PROBLEM_MS = 15_000  # status-bar time of what the writer must read
 LONG_NOTE_MS = 8_000
 
@@ -158,19 +156,8 @@ def show_diff(parent: QWidget, title: str, diff: str) -> None:
 
 
 def unified_diff(theirs: str, mine: str, name: str) -> str:
-    """Return the unified diff from the version on disk to the writer's, cut at MAX_DIFF_LINES."""
-    lines = list(
-        difflib.unified_diff(
-            theirs.splitlines(),
-            mine.splitlines(),
-            f"{name} (on disk)",
-            f"{name} (yours)",
-            lineterm="",
-        )
-    )
-    if len(lines) > MAX_DIFF_LINES:
-        lines = lines[:MAX_DIFF_LINES] + [f"… {len(lines) - MAX_DIFF_LINES:,} more lines"]
-    return "\n".join(lines)
+    """Return the unified diff from the version on disk to the writer's (cut, text_diff)."""
+    return text_diff(theirs, mine, f"{name} (on disk)", f"{name} (yours)")
 
 
 def mine_path(path: Path) -> Path:
