@@ -97,6 +97,11 @@ def test_the_panel_lists_chapters_in_natural_order_with_counts_and_the_total(mak
     assert tree.columnWidth(0) > widest + tree.indentation() > tree.columnWidth(1)
     assert tree.topLevelItem(2).toolTip(0) == "Chapter 10.md"
 
+    # The status bar counts the chapter shown, at once.
+    assert window.status.words_label.text() == "4 words"
+    window.projects.open_file(project / "Chapter 10.md")
+    assert window.status.words_label.text() == "8 words"
+
 
 def test_each_chapter_keeps_its_own_undo_history(qtbot, make_window, project):
     window = open_project(make_window, project)

@@ -51,11 +51,11 @@ from writer_app.ui.theme import apply_appearance
 from writer_app.ui.training.dock import install_training
 
 STATS_FAILED_MS = 15_000
+# How long the status bar says: the new text size, what a drop of several opened, and
+# "Restored the version of …".
 ZOOM_NOTE_MS = 2_000
 DROP_NOTE_MS = 6_000
-VERSION_NOTE_MS = (
-    10_000  # "Restored the version of …"  # the status bar says the new text size this long
-)
+VERSION_NOTE_MS = 10_000
 DEFAULT_FONT_SIZE = AppSettings().font_size  # View → Actual Size
 
 
@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
 
     def _on_path_changed(self, path: Path | None) -> None:
         self.stats.set_document(path)
+        self.status.update_word_count()
         self._update_title()
 
     def _update_title(self) -> None:
