@@ -100,6 +100,7 @@ def test_the_manuscript_is_the_chapters_in_order_as_the_window_has_them_without_
     pdf = window.export.export_manuscript(tmp_path / "Novel.pdf")
     assert pdf_pages(pdf) == 3  # three short chapters, a page each
     assert window.files.path == root / "02 Storm.md" and window.editor.document().isModified()
+    assert window.statusBar().currentMessage() == f"Exported 3 chapters to {pdf}."
 
 
 def test_a_chapter_that_cannot_be_read_stops_the_manuscript_and_says_which(

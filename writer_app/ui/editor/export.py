@@ -232,7 +232,8 @@ class ExportActions:
         except ExportError as err:
             QMessageBox.warning(self.window, "Export Manuscript", str(err))
             return None
-        self.files.flash.emit(f"Exported {len(chapters)} chapters to {done}.", 5000)
+        n = len(chapters)
+        self.files.flash.emit(f"Exported {n} chapter{'s' if n != 1 else ''} to {done}.", 5000)
         return done
 
     def print_document(self) -> bool:
