@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from tests.conftest import needs_en_us_dictionary
 from tests.ui.conftest import write_project
+from writer_app.ui.dialogs.versions import VersionsDialog
 from writer_app.ui.editor import disk_conflict
 from writer_app.ui.project import session as session_module
 from writer_app.ui.settings import load_settings
@@ -276,3 +278,33 @@ def test_notes_names_are_never_misspelled_and_follow_the_notes(qtbot, make_windo
     assert "Selwyn Drummarch" in [n.full for n in projects.names()]  # another program's edit
     flagged = [text[s:e] for s, e in window.spelling.misspelled_ranges()]
     assert "Drummarch" not in flagged and "Teh" in flagged
+
+
+def test_a_rows_menu_renames_shows_earlier_versions_and_the_folder(
+    make_window, project, names_asked, monkeypatch
+):
+    window = open_project(make_window, project)
+    panel = window.project_panel
+    notes_heading = panel.notes_item
+    assert panel.context_menu(notes_heading) is None  # the Notes heading is no file
+    chapter_2 = panel.item_for(project / "Chapter 2.md")
+    menu = panel.context_menu(chapter_2)
+    actions = {a.text(): a for a in menu.actions()}
+    assert list(actions) == ["Rename…", "Earlier Versions…", "Show in Folder"]
+    notes_menu = panel.context_menu(panel.item_for(project / "notes.md"))
+    assert not notes_menu.actions()[0].isEnabled()  # notes are not renamed as chapters
+
+    shown = []
+    monkeypatch.setattr(VersionsDialog, "exec", lambda dialog: shown.append(dialog) or 0)
+    actions["Earlier Versions…"].trigger()  # the chapter is shown, then its versions
+    assert window.files.path == project / "Chapter 2.md"
+    assert [d.windowTitle() for d in shown] == ["Earlier Versions of Chapter 2.md"]
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    actions["Show in Folder"].trigger()
+    assert [Path(u.toLocalFile()) for u in opened] == [project]
+
+    names_asked.append(("answer", "Interlude"))
+    actions["Rename…"].trigger()
+    assert (project / "Interlude.md").exists() and not (project / "Chapter 2.md").exists()

@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.editor.notice.connect(status.flash)  # what a paste left out
         self.editor.zoom_requested.connect(self.zoom)  # Ctrl+wheel
         self.editor.files_dropped.connect(self.open_dropped)
+        self.project_panel.versions_asked.connect(lambda _path: self.show_versions())
         f.lasting.connect(lambda text: status.set_message(text, error=bool(text)))
         self.editor.document().modificationChanged.connect(self._update_title)
         f.document_shown.connect(self._follow_document)

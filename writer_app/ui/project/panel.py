@@ -3,19 +3,22 @@ notes apart, and what could not be listed.
 
 Rows, not widgets: one QTreeWidgetItem per file (at most core/project.MAX_FILES),
 and the notes' names are never listed, so a notes file of 50,000 names costs
-the panel nothing. Clicking a row shows that chapter.
+the panel nothing. Clicking a row shows that chapter; right-clicking one offers
+Rename…, Earlier Versions… (the window's, after showing it) and Show in Folder.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -39,6 +42,8 @@ def plural(n: int, word: str) -> str:
 class ProjectPanel(QDockWidget):
     """The left dock of an open project; hidden while none is open."""
 
+    versions_asked = Signal(object)  # a row's Earlier Versions…: the file's Path, now shown
+
     def __init__(self, session: ProjectSession, parent: QWidget | None = None):
         super().__init__("Project", parent)
         self.setObjectName("project_panel")
@@ -54,6 +59,8 @@ class ProjectPanel(QDockWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemClicked.connect(self._on_clicked)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._show_menu)
         self.total_label = QLabel()
         self.note_label = QLabel()
         self.note_label.setWordWrap(True)
@@ -174,3 +181,29 @@ class ProjectPanel(QDockWidget):
         path = item.data(0, PATH_ROLE)
         if path and Path(path) != self.session.files.path:
             self.session.open_file(Path(path))
+
+    def context_menu(self, item: QTreeWidgetItem | None) -> QMenu | None:
+        """Return the menu of a file's row (None for the Notes heading or no row)."""
+        path = item.data(0, PATH_ROLE) if item is not None else None
+        if not path:
+            return None
+        path = Path(path)
+        entry = self._items.get(path)
+        menu = QMenu(self)
+        rename = menu.addAction("Rename…", lambda: self.session.rename_chapter(path))
+        rename.setEnabled(entry is not None and entry[1] is not None and not entry[1].is_notes)
+        menu.addAction("Earlier Versions…", lambda: self._versions(path))
+        menu.addAction(
+            "Show in Folder",
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))),
+        )
+        return menu
+
+    def _show_menu(self, pos) -> None:
+        menu = self.context_menu(self.tree.itemAt(pos))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def _versions(self, path: Path) -> None:
+        if path == self.session.files.path or self.session.open_file(path) is not None:
+            self.versions_asked.emit(path)
