@@ -20,6 +20,8 @@ EXPECTED = {
         ("Open Folder…", "Ctrl+Shift+O"),
         ("New Chapter", None),
         ("Rename Chapter…", None),
+        ("Next Chapter", "Ctrl+PgDown"),
+        ("Previous Chapter", "Ctrl+PgUp"),
         ("Save", Std.Save),
         ("Save As…", Std.SaveAs),
         ("Close", Std.Close),

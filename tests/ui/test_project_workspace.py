@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
@@ -308,3 +308,24 @@ def test_a_rows_menu_renames_shows_earlier_versions_and_the_folder(
     names_asked.append(("answer", "Interlude"))
     actions["Rename…"].trigger()
     assert (project / "Interlude.md").exists() and not (project / "Chapter 2.md").exists()
+
+
+def test_ctrl_page_down_and_up_step_through_the_chapters_in_order(qtbot, make_window, project):
+    window = open_project(make_window, project)
+    window.activateWindow()  # shortcuts reach the active window only
+    qtbot.waitUntil(window.isActiveWindow)
+    editor = window.editor
+    editor.setFocus()
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(editor, Qt.Key.Key_PageDown, ctrl)
+    assert window.files.path == project / "Chapter 2.md"
+    qtbot.keyClick(editor, Qt.Key.Key_PageDown, ctrl)
+    assert window.files.path == project / "Chapter 10.md"
+    assert window.projects.step_chapter(1) is None  # the last: it stays
+    assert window.files.path == project / "Chapter 10.md"
+    qtbot.keyClick(editor, Qt.Key.Key_PageUp, ctrl)
+    assert window.files.path == project / "Chapter 2.md"
+    window.projects.open_file(project / "notes.md")  # from the notes: into the chapters
+    assert window.projects.step_chapter(-1).path == project / "Chapter 10.md"
+    window.projects.close()
+    assert not window.menu.next_chapter_action.isEnabled()

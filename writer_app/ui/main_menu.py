@@ -44,6 +44,16 @@ MENUS = (
             Item("Open &Folder…", "projects.open_folder", "Ctrl+Shift+O"),
             Item("New C&hapter", "projects.new_chapter", name="new_chapter_action"),
             Item("Rena&me Chapter…", "projects.rename_chapter", name="rename_chapter_action"),
+            Item(
+                "Ne&xt Chapter", "projects.step_chapter", "Ctrl+PgDown", (1,), "next_chapter_action"
+            ),
+            Item(
+                "Previo&us Chapter",
+                "projects.step_chapter",
+                "Ctrl+PgUp",
+                (-1,),
+                "previous_chapter_action",
+            ),
             SEPARATOR,
             Item("&Save", "files.save", Std.Save),
             Item("Save &As…", "files.save_as", Std.SaveAs),
@@ -51,7 +61,7 @@ MENUS = (
             Item("Earlier &Versions…", "show_versions"),
             SEPARATOR,
             Item("&Export…", "export.export"),
-            Item("Export &Manuscript…", "export.export_manuscript", name="manuscript_action"),
+            Item("Export Manuscr&ipt…", "export.export_manuscript", name="manuscript_action"),
             Item("&Print…", "export.print_document", Std.Print),
             SEPARATOR,
             Item("&Quit", "close", Std.Quit),

@@ -276,7 +276,13 @@ class MainWindow(QMainWindow):
 
     def _project_actions(self) -> tuple:
         m = self.menu
-        return (m.new_chapter_action, m.rename_chapter_action, m.manuscript_action)
+        return (
+            m.new_chapter_action,
+            m.rename_chapter_action,
+            m.next_chapter_action,
+            m.previous_chapter_action,
+            m.manuscript_action,
+        )
 
     def _on_names_changed(self, names: list) -> None:
         # The notes' names and their parts are never misspellings.

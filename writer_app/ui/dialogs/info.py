@@ -44,6 +44,8 @@ SHORTCUTS = (
     ("Alt+]  /  Alt+[", 'Next / previous alternative suggestion ("2/3" in the status bar).'),
     ("Ctrl+Shift+E", "Turn suggestions on or off."),
     ("Ctrl+N, Ctrl+O, Ctrl+S, Ctrl+Shift+S", "New, Open, Save, Save As."),
+    ("Ctrl+Shift+O", "Open a folder of chapters as a project."),
+    ("Ctrl+PgDown, Ctrl+PgUp", "In a project: the next chapter, the one before."),
     ("Ctrl+Z, Ctrl+Shift+Z", "Undo, Redo."),
     ("Ctrl+F, Ctrl+H", "Find; Find and Replace (Replace All is one undo step)."),
     ("F11", "Focus mode: full screen, only your paragraph in full ink (Esc or F11 leaves it)."),

@@ -153,6 +153,19 @@ class ProjectSession(QObject):
         document, or None when it could not be opened (said why)."""
         return self.files.open_document(path)
 
+    def step_chapter(self, step: int) -> OpenDocument | None:
+        """Show the chapter `step` places after the one shown (-1: the one before; from a
+        notes file, the first or the last chapter); returns it, or None at either end."""
+        chapters = [c.path for c in self.index.chapters] if self.index is not None else []
+        if not chapters:
+            return None
+        current = self.files.path
+        if current in chapters:
+            n = chapters.index(current) + step
+        else:
+            n = 0 if step > 0 else len(chapters) - 1
+        return self.open_file(chapters[n]) if 0 <= n < len(chapters) else None
+
     def words_of(self, file: ProjectFile) -> int:
         """Return the words of `file`: its open document's count, else the scan's."""
         doc = self.files.find(file.path)
