@@ -28,7 +28,8 @@ def test_each_save_keeps_what_it_replaces_and_restore_is_one_undo_step(
     window = make_window(load_model=False)
     window.files.load_path(story)
     editor = window.editor
-    assert VersionsDialog(story, editor, window).about.text() == NONE_YET
+    empty = VersionsDialog(story, editor, window)
+    assert empty.about.text() == NONE_YET and not empty.changes.isEnabled()
 
     editor.selectAll()
     qtbot.keyClicks(editor, "A second draft")  # the first one deleted, then saved over

@@ -60,6 +60,7 @@ class VersionsDialog(QDialog):
             "since (+), instead of the whole version."
         )
         self.changes.toggled.connect(lambda _: self._show(self.list.currentRow()))
+        self.changes.setEnabled(bool(self.versions))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.restore_button = buttons.addButton(RESTORE, QDialogButtonBox.ButtonRole.ActionRole)
         self.restore_button.setToolTip(
