@@ -147,6 +147,26 @@ MUTATIONS: tuple[Mutation, ...] = (
             "test_only_the_newest_run_is_taken_up_and_only_if_it_can_resume",
         ),
     ),
+    Mutation(
+        "a save keeps no earlier version",
+        "writer_app/ui/editor/document_files.py",
+        "            keep_version(path, encode_text(text, cur.newline, cur.bom))\n",
+        "            pass\n",
+        (
+            "tests/ui/test_earlier_versions.py::"
+            "test_each_save_keeps_what_it_replaces_and_restore_is_one_undo_step",
+        ),
+    ),
+    Mutation(
+        "an opened text counts as written today",
+        "writer_app/ui/stats/today.py",
+        "        self.files.replacing.connect(self._new_text)\n",
+        "",
+        (
+            "tests/ui/test_status_bar.py::"
+            "test_the_words_written_today_count_toward_the_daily_goal_and_survive_a_restart",
+        ),
+    ),
 )
 
 
