@@ -2,6 +2,7 @@
 
 import re
 import zipfile
+from xml.etree import ElementTree
 
 import pytest
 from PySide6.QtGui import QTextCursor
@@ -38,7 +39,7 @@ def test_html_keeps_markdown_structure_and_plain_text_stays_plain(qapp, tmp_path
 
 def test_unknown_format_and_unwritable_folder_are_refused_in_words(qapp, tmp_path):
     with pytest.raises(ExportError, match="can export"):
-        export_text(TEXT, tmp_path / "book.docx", markdown=False)
+        export_text(TEXT, tmp_path / "book.rtf", markdown=False)
     with pytest.raises(ExportError, match="Could not write"):
         export_text(TEXT, tmp_path / "missing" / "book.odt", markdown=False)
 
@@ -97,6 +98,14 @@ def test_the_manuscript_is_the_chapters_in_order_as_the_window_has_them_without_
     starts = re.findall(r'<text:p text:style-name="(\w+)">(?:<[^>]+>)*([^<]+)', content)
     assert [text for style, text in starts if style in breaks] == ["Storm", "And that was all."]
 
+    docx = window.export.export_manuscript(tmp_path / "Novel.docx")
+    body, _ = docx_parts(docx)
+    paragraphs = re.findall(r"<w:p>(.*?)</w:p>", body)
+    assert [re.sub(r"<[^>]+>", "", p) for p in paragraphs if "pageBreakBefore" in p] == [
+        "Storm",
+        "And that was all.",
+    ]
+
     pdf = window.export.export_manuscript(tmp_path / "Novel.pdf")
     assert pdf_pages(pdf) == 3  # three short chapters, a page each
     assert window.files.path == root / "02 Storm.md" and window.editor.document().isModified()
@@ -114,3 +123,23 @@ def test_a_chapter_that_cannot_be_read_stops_the_manuscript_and_says_which(
     assert "02.txt" in dialogs.texts("warning")[-1]
     assert "not written" in dialogs.texts("warning")[-1]
     assert not (tmp_path / "Novel.pdf").exists()
+
+
+def docx_parts(path) -> tuple[str, set[str]]:
+    with zipfile.ZipFile(path) as docx:
+        return docx.read("word/document.xml").decode("utf-8"), set(docx.namelist())
+
+
+def test_docx_is_a_word_document_with_headings_emphasis_and_the_text(qapp, tmp_path):
+    out = export_text(TEXT, tmp_path / "book.docx", markdown=True)
+    body, names = docx_parts(out)
+    assert {"[Content_Types].xml", "word/document.xml", "word/styles.xml"} <= names
+    ElementTree.fromstring(body)  # well-formed XML, the text escaped
+    assert '<w:pStyle w:val="Heading1"/>' in body and ">Chapter One<" in body
+    assert re.search(r"<w:rPr><w:i/></w:rPr><w:t[^>]*>Tobin</w:t>", body)  # *Tobin*
+    assert "# Chapter" not in body and "The end." in body
+    plain_text = TEXT + '\n\nA <tag> & a "quote".'
+    plain, _ = docx_parts(export_text(plain_text, tmp_path / "plain.docx", markdown=False))
+    ElementTree.fromstring(plain)
+    assert "Heading1" not in plain and "# Chapter One" in plain and "*Tobin*" in plain
+    assert "A &lt;tag&gt; &amp; a" in plain  # escaped, never markup

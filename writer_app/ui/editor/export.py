@@ -1,16 +1,17 @@
-"""File → Export and File → Print: the writer's text as a web page, an OpenDocument or a PDF;
-File → Export Manuscript: a project's chapters, in order, as one such file.
+"""File → Export and File → Print: the writer's text as a web page, an OpenDocument, a Word
+document (docx.py) or a PDF. File → Export Manuscript: a project's chapters, in order, as
+one such file.
 
 The text is laid out by a QTextDocument of its own (Markdown when the file is
 Markdown, so headings and emphasis come out as such; plain paragraphs
 otherwise) in the editor's font, never the editor's document, so the ghost
 suggestion and the editor's margins are never exported. Every file is written
-whole or not at all: ODT and HTML through atomic_write, PDF to a temporary
+whole or not at all: ODT, DOCX and HTML through atomic_write, PDF to a temporary
 file renamed into place.
 
 The manuscript takes each chapter as the window has it, unsaved changes
 included, and the others from disk; story notes are left out. Each chapter
-starts a new page (in the PDF and the OpenDocument).
+starts a new page (in the PDF, the OpenDocument and the Word document).
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from PySide6.QtGui import (
 
 from gpt2gguf.files import atomic_write
 from writer_app.core.text_io import TextFileError, read_text_file
+from writer_app.ui.editor.docx import docx_bytes
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 # suffix -> (what the file dialog calls it, the writer)
 EXPORT_FORMATS = {
     ".html": "Web page",
     ".odt": "OpenDocument text (LibreOffice, Word)",
+    ".docx": "Word document",
     ".pdf": "PDF",
 }
 EXPORT_FILTER = ";;".join(f"{name} (*{suffix})" for suffix, name in EXPORT_FORMATS.items())
@@ -114,6 +117,8 @@ def write_document(doc: QTextDocument, path: str | os.PathLike) -> Path:
             atomic_write(path, doc.toHtml().encode("utf-8"))
         elif suffix == ".odt":
             atomic_write(path, _odt_bytes(doc))
+        elif suffix == ".docx":
+            atomic_write(path, docx_bytes(doc))
         else:
             _write_pdf(doc, path)
     except OSError as err:
