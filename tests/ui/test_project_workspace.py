@@ -22,6 +22,7 @@ CHAPTERS = {
     "Chapter 2.md": "Rain on the harbour.\n",
     "Chapter 10.md": "The last of the boats left at noon.\n",
 }
+RESUME = ("last_project", "last_file", "last_position")  # what a restart goes on from
 NOTES = "# Characters\n\n## Mara Quenby\nThe smith's daughter.\n\n- **Tobin Ashe**: her friend\n"
 
 
@@ -329,3 +330,26 @@ def test_ctrl_page_down_and_up_step_through_the_chapters_in_order(qtbot, make_wi
     assert window.projects.step_chapter(-1).path == project / "Chapter 10.md"
     window.projects.close()
     assert not window.menu.next_chapter_action.isEnabled()
+
+
+def test_the_next_start_opens_the_project_at_the_chapter_and_place_left(make_window, project):
+    window = open_project(make_window, project)
+    window.projects.open_file(project / "Chapter 10.md")
+    cursor = window.editor.textCursor()
+    cursor.setPosition(12)
+    window.editor.setTextCursor(cursor)
+    window.shutdown()  # quitting
+    settings = load_settings()
+    assert (settings.last_file, settings.last_position) == (str(project / "Chapter 10.md"), 12)
+
+    fresh = make_window(load_model=False, **{k: getattr(settings, k) for k in RESUME})
+    fresh.reopen_last_project()
+    assert fresh.files.path == project / "Chapter 10.md"
+    assert fresh.editor.textCursor().position() == 12
+
+    fresh.shutdown()  # its chapters' locks go: the next window opens them freely
+    (project / "Chapter 10.md").unlink()  # gone since: the first chapter, as before
+    again = make_window(load_model=False, **{k: getattr(settings, k) for k in RESUME})
+    again.reopen_last_project()
+    assert again.files.path == project / "Chapter 1.md"
+    assert again.editor.textCursor().position() == 0

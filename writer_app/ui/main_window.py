@@ -258,14 +258,25 @@ class MainWindow(QMainWindow):
             self.files.new_file()
 
     def reopen_last_project(self, file: str | None = None) -> None:
-        """At start: open the project open at the last exit, unless a file was named."""
+        """At start: open the project open at the last exit, unless a file was named, at
+        the chapter and the place where the writer left it (when it is still there)."""
         last = self.settings.last_project
         if file or not last:
             return
-        if Path(last).is_dir():
-            self.projects.open_folder(last)
-        else:
+        if not Path(last).is_dir():
             self.status.flash(f"The last project, {last}, is no longer there.", STATS_FAILED_MS)
+            return
+        if not self.projects.open_folder(last):
+            return
+        shown = Path(self.settings.last_file) if self.settings.last_file else None
+        if shown is None or Path(last) not in shown.parents or not shown.is_file():
+            return
+        if shown == self.files.path or self.projects.open_file(shown) is not None:
+            cursor = self.editor.textCursor()
+            end = self.editor.document().characterCount() - 1
+            cursor.setPosition(max(0, min(self.settings.last_position, end)))
+            self.editor.setTextCursor(cursor)
+            self.editor.ensureCursorVisible()
 
     def _remember_project(self, root: Path | None) -> None:
         self.settings.last_project = str(root) if root is not None else ""
@@ -391,6 +402,9 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Clean exit: forget the recovery file, save settings and statistics, stop the engine."""
         self.suggestions.debounce.stop()
+        # Where the writer was, for the next start (reopen_last_project).
+        self.settings.last_file = str(self.files.path or "")
+        self.settings.last_position = self.editor.textCursor().position()
         self.files.close()
         self.stats.close()
         self.today.save()

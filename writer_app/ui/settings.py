@@ -82,6 +82,8 @@ class AppSettings:
     spelling_language: str = DEFAULT_LANGUAGE  # an enchant dictionary, e.g. "en_GB"
     recent_files: list[str] = field(default_factory=list)
     last_project: str = ""  # the project folder open at the last exit, reopened at start
+    last_file: str = ""  # the file shown at the last exit: in the project, shown again there
+    last_position: int = 0  # the cursor's place in last_file
 
     def engine_config(self) -> EngineConfig:
         """Return the EngineConfig these settings describe."""
