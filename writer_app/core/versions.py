@@ -11,10 +11,10 @@ named by a hash of its path, with a `source` file that says which it is.
     <data dir>/versions/<hash>/20261203-221502-123456.txt  its bytes before that save
 
 Which are kept (`prune`): the newest KEEP_RECENT, and of the older ones the
-newest of each day they do not cover, at most MAX_VERSIONS in all; a file over MAX_FILE_BYTES is not
-copied (a 30 MB line of data saved a hundred times would fill the disk). A
-save never waits on this: a version that cannot be written is said, and the
-save goes on.
+newest of each day they do not cover, at most MAX_VERSIONS in all. A file
+over MAX_FILE_BYTES is not copied: a whole novel in one file is about 1 MB,
+and the cap keeps one file's versions under 500 MB. A save never waits on
+this: a version that cannot be written is said, and the save goes on.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ VERSIONS_DIR = "versions"
 SOURCE_FILE = "source"
 KEEP_RECENT = 10  # every one of the newest saves
 MAX_VERSIONS = 100  # in all, per file: beyond the recent ones, one per day
-MAX_FILE_BYTES = 20_000_000
+MAX_FILE_BYTES = 5_000_000  # a whole novel in one file is about 1 MB
 STAMP_FORMAT = "%Y%m%d-%H%M%S-%f"
 SUFFIX = ".txt"
 
